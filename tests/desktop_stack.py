@@ -1,0 +1,1 @@
+"""Fixtures that start real desktop services for the tests that need them."""
