@@ -1,0 +1,317 @@
+"""The API client and parser: every error code, every malformed body, every transport failure."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+import pytest
+import requests
+import responses
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tray_app.api import (
+    USER_AGENT,
+    ApiClient,
+    ApiError,
+    Command,
+    ErrorCategory,
+    classify,
+    parse_balance_answer,
+    parse_session_answer,
+    validate_base_url,
+)
+
+BASE = "https://api.example.test"
+SID = "f6b9af2a2c9e5b18ee2d257e3def5d66"
+OTHER_SID = "0123456789abcdef0123456789abcdef"
+
+CODE_CATEGORIES = [
+    # (code, command, category)
+    (1, Command.AUTH, ErrorCategory.CREDENTIALS_REJECTED),
+    (2, Command.AUTH, ErrorCategory.CREDENTIALS_REJECTED),
+    (1, Command.PING, ErrorCategory.SESSION_GONE),
+    (2, Command.PING, ErrorCategory.SESSION_GONE),
+    (1, Command.BALANCE, ErrorCategory.SESSION_GONE),
+    (3, Command.PING, ErrorCategory.SESSION_GONE),
+    (3, Command.BALANCE, ErrorCategory.SESSION_GONE),
+    (5, Command.PING, ErrorCategory.SESSION_GONE),
+    (4, Command.AUTH, ErrorCategory.CREDENTIALS_REJECTED),
+    (4, Command.PING, ErrorCategory.CREDENTIALS_REJECTED),
+    (7, Command.AUTH, ErrorCategory.CREDENTIALS_REJECTED),
+    (7, Command.PING, ErrorCategory.CREDENTIALS_REJECTED),
+    (108, Command.AUTH, ErrorCategory.CREDENTIALS_REJECTED),
+    (901, Command.AUTH, ErrorCategory.TRANSIENT),
+    (901, Command.PING, ErrorCategory.TRANSIENT),
+    (301, Command.BALANCE, ErrorCategory.NO_CREDIT),
+    (302, Command.PING, ErrorCategory.NO_CREDIT),
+    (101, Command.AUTH, ErrorCategory.API_ERROR),
+    (114, Command.PING, ErrorCategory.API_ERROR),
+    (None, Command.PING, ErrorCategory.API_ERROR),
+]
+
+
+@pytest.mark.parametrize(("code", "command", "category"), CODE_CATEGORIES)
+def test_each_error_code_maps_to_its_category(
+    code: int | None, command: Command, category: ErrorCategory
+) -> None:
+    assert classify(code, command) is category
+
+
+@pytest.mark.parametrize(("code", "command", "category"), [c for c in CODE_CATEGORIES if c[0]])
+def test_each_error_code_answered_by_the_server_raises_its_category(
+    code: int, command: Command, category: ErrorCategory
+) -> None:
+    body = f"ERR: {code:03d}, Some description\n"
+    with pytest.raises(ApiError) as caught:
+        if command is Command.BALANCE:
+            parse_balance_answer(body)
+        else:
+            parse_session_answer(command, body, sent_session_id=SID)
+    assert caught.value.category is category
+    assert caught.value.code == code
+    assert caught.value.description == "Some description"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (f"OK: {SID}", SID),
+        (f"  OK: {SID}  \r\n", SID),
+        (f"\r\n\r\nOK: {SID}\r\nsecond line\r\n", SID),
+        (f"\ufeffOK: {SID}\n", SID),
+        (f"OK:{SID}", SID),
+        (f"ok: {SID}", SID),
+    ],
+)
+def test_auth_accepts_what_real_servers_send(body: str, expected: str) -> None:
+    assert parse_session_answer(Command.AUTH, body) == expected
+
+
+@pytest.mark.parametrize("body", ["OK:", "OK: ", "OK:\r\n", "OK", "  OK:  \n\n"])
+def test_bare_ok_from_ping_keeps_the_session_id_sent(body: str) -> None:
+    assert parse_session_answer(Command.PING, body, sent_session_id=SID) == SID
+
+
+def test_ping_echo_is_returned() -> None:
+    assert parse_session_answer(Command.PING, f"OK: {OTHER_SID}", sent_session_id=SID) == OTHER_SID
+
+
+def test_bare_ok_from_auth_is_not_a_session() -> None:
+    with pytest.raises(ApiError) as caught:
+        parse_session_answer(Command.AUTH, "OK:")
+    assert caught.value.category is ErrorCategory.TRANSIENT
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "description"),
+    [
+        ("ERR: 003, Session ID expired", 3, "Session ID expired"),
+        ("ERR: 003 Session ID expired", 3, "Session ID expired"),
+        ("ERR:003,Session ID expired", 3, "Session ID expired"),
+        ("  ERR: 0003, Session ID expired \r\n", 3, "Session ID expired"),
+        ("ERR: 003", 3, "no description given"),
+        ("ERR: 130, Maximum MT limit exceeded until 1700000000", 130, None),
+        (
+            "ERR: This prefix is not currently supported",
+            None,
+            "This prefix is not currently supported",
+        ),
+    ],
+)
+def test_err_lines_in_every_shape(body: str, code: int | None, description: str | None) -> None:
+    with pytest.raises(ApiError) as caught:
+        parse_session_answer(Command.PING, body, sent_session_id=SID)
+    assert caught.value.code == code
+    if description is not None:
+        assert caught.value.description == description
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ("", 200),
+        ("   \r\n  \n", 200),
+        ("<html><body><h1>502 Bad Gateway</h1></body></html>", 502),
+        ("<!DOCTYPE html><html>Maintenance</html>", 200),
+        ("Service temporarily unavailable", 503),
+        (f"OK: {SID}", 500),
+        ("Welcome to nginx!", 200),
+        ("OK: not-a-session-id!", 200),
+        ("Credit: 12.5", 200),
+    ],
+)
+def test_malformed_answers_are_transient_errors(body: str, status: int) -> None:
+    with pytest.raises(ApiError) as caught:
+        parse_session_answer(Command.PING, body, status, sent_session_id=SID)
+    assert caught.value.category is ErrorCategory.TRANSIENT
+    assert caught.value.retryable
+
+
+def test_unparseable_answer_keeps_the_raw_text_masked() -> None:
+    body = f"<html>session {SID} password=hunter2</html>"
+    with pytest.raises(ApiError) as caught:
+        parse_session_answer(Command.PING, body, sent_session_id=SID)
+    assert SID not in caught.value.raw
+    assert "hunter2" not in caught.value.raw
+    assert caught.value.raw.startswith("<html>session f6b9")
+
+
+@pytest.mark.parametrize(
+    ("body", "credit"),
+    [
+        ("Credit: 12.5", 12.5),
+        ("Credits: 123.00\r\n", 123.0),
+        ("  Credit:42", 42.0),
+        ("Credit: -3.25", -3.25),
+    ],
+)
+def test_balance_accepts_credit_and_credits(body: str, credit: float) -> None:
+    assert parse_balance_answer(body) == credit
+
+
+def test_balance_no_credit_error() -> None:
+    with pytest.raises(ApiError) as caught:
+        parse_balance_answer("ERR: 301, No credit left")
+    assert caught.value.category is ErrorCategory.NO_CREDIT
+
+
+def test_error_message_reads_for_a_person() -> None:
+    error = ApiError(ErrorCategory.SESSION_GONE, "Session ID expired", Command.PING, code=3)
+    assert str(error) == "ERR 003: Session ID expired"
+
+
+answers = st.one_of(
+    st.text(max_size=200),
+    st.builds(
+        lambda prefix, rest: prefix + rest,
+        st.sampled_from(["OK:", "OK: ", "ERR:", "ERR: ", "Credit:", "Credits: ", "<html>", ""]),
+        st.text(max_size=80),
+    ),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    body=answers,
+    status=st.sampled_from([200, 200, 404, 500, 503]),
+    command=st.sampled_from(list(Command)),
+)
+def test_fuzz_parser_raises_nothing_but_api_error(body: str, status: int, command: Command) -> None:
+    try:
+        if command is Command.BALANCE:
+            value: object = parse_balance_answer(body, status)
+            assert isinstance(value, float)
+        else:
+            value = parse_session_answer(command, body, status, sent_session_id=SID)
+            assert isinstance(value, str)
+            assert value
+    except ApiError as error:
+        assert isinstance(error.category, ErrorCategory)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://api.clickatell.com", "https://api.clickatell.com"),
+        ("https://api.clickatell.com/", "https://api.clickatell.com"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("http://localhost:1234/", "http://localhost:1234"),
+        ("http://[::1]:9000", "http://[::1]:9000"),
+    ],
+)
+def test_base_urls_accepted(url: str, expected: str) -> None:
+    assert validate_base_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api.clickatell.com",
+        "ftp://127.0.0.1",
+        "api.clickatell.com",
+        "https://",
+        "https://h/?a=1",
+    ],
+)
+def test_base_urls_refused(url: str) -> None:
+    with pytest.raises(ValueError):
+        validate_base_url(url)
+
+
+def test_http_base_url_refused_by_client() -> None:
+    with pytest.raises(ValueError, match="only allowed for a server on this machine"):
+        ApiClient("http://api.clickatell.com")
+
+
+@responses.activate
+def test_auth_posts_a_form_body_never_a_query_string() -> None:
+    responses.post(f"{BASE}/http/auth", body=f"OK: {SID}\n")
+    client = ApiClient(BASE)
+    assert client.auth("1000001", "demo", "s3cret&=") == SID
+    sent = responses.calls[0].request
+    assert "?" not in sent.url
+    assert sent.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert parse_qs(sent.body) == {
+        "api_id": ["1000001"],
+        "user": ["demo"],
+        "password": ["s3cret&="],
+    }
+    assert sent.headers["User-Agent"] == USER_AGENT
+
+
+@responses.activate
+def test_ping_and_balance_send_the_session_id_in_the_body() -> None:
+    responses.post(f"{BASE}/http/ping", body="OK:")
+    responses.post(f"{BASE}/http/getbalance", body="Credit: 7.5")
+    client = ApiClient(BASE)
+    assert client.ping(SID) == SID
+    assert client.balance(SID) == 7.5
+    assert [parse_qs(c.request.body) for c in responses.calls] == [{"session_id": [SID]}] * 2
+
+
+@responses.activate
+def test_client_reuses_one_connection_pool() -> None:
+    responses.post(f"{BASE}/http/ping", body="OK:")
+    client = ApiClient(BASE)
+    client.ping(SID)
+    client.ping(SID)
+    assert client._http.adapters["https://"] is client._http.get_adapter(f"{BASE}/http/ping")
+    assert client._http.verify is True
+
+
+@pytest.mark.parametrize(
+    ("exception", "words"),
+    [
+        (requests.exceptions.ConnectTimeout("connect timeout"), "did not answer in time"),
+        (requests.exceptions.ReadTimeout("read timeout"), "did not answer in time"),
+        (requests.exceptions.ConnectionError("refused"), "cannot reach the server"),
+        (requests.exceptions.SSLError("bad certificate"), "TLS error"),
+        (requests.exceptions.TooManyRedirects("loop"), "the request failed"),
+    ],
+)
+@responses.activate
+def test_transport_failures_are_transient(exception: Exception, words: str) -> None:
+    responses.post(f"{BASE}/http/ping", body=exception)
+    with pytest.raises(ApiError) as caught:
+        ApiClient(BASE).ping(SID)
+    assert caught.value.category is ErrorCategory.TRANSIENT
+    assert words in caught.value.description
+
+
+@responses.activate
+def test_server_error_status_is_transient() -> None:
+    responses.post(f"{BASE}/http/auth", body="<html>oops</html>", status=503)
+    with pytest.raises(ApiError) as caught:
+        ApiClient(BASE).auth("1", "u", "p")
+    assert caught.value.category is ErrorCategory.TRANSIENT
+    assert "HTTP 503" in caught.value.description
+
+
+@responses.activate
+def test_redirects_are_not_followed() -> None:
+    responses.post(f"{BASE}/http/ping", status=302, headers={"Location": "http://evil.test/"})
+    with pytest.raises(ApiError) as caught:
+        ApiClient(BASE).ping(SID)
+    assert caught.value.category is ErrorCategory.TRANSIENT
+    assert len(responses.calls) == 1

@@ -1,0 +1,252 @@
+"""The keep-alive rules, driven by hand with plain numbers for time."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from tray_app.api import ApiError, Command, ErrorCategory
+from tray_app.session import (
+    LAST_TRY_MARGIN,
+    RESUME_GRACE,
+    Event,
+    KeepAlivePlan,
+    Outcome,
+    Request,
+)
+from tray_app.state import State
+
+SID = "a" * 32
+NEW_SID = "b" * 32
+T0 = 1_800_000_000.0
+
+
+def error(category: ErrorCategory, command: Command = Command.PING, code: int | None = None):
+    return ApiError(category, "test", command, code=code)
+
+
+def sent(outcome: Outcome) -> Request:
+    assert outcome.request is not None, "expected a request to be sent"
+    return outcome.request
+
+
+def signed_in(plan: KeepAlivePlan, now: float = T0) -> None:
+    auth = sent(plan.sign_in(now))
+    assert auth.command is Command.AUTH
+    plan.completed(auth, SID, now)
+
+
+def test_fresh_plan_without_credentials_does_nothing() -> None:
+    plan = KeepAlivePlan()
+    outcome = plan.start(T0, has_credentials=False, stored_session_id=None)
+    assert outcome.request is None
+    assert plan.state is State.SIGNED_OUT
+    assert plan.tick(T0 + 3600, 3600).request is None
+
+
+def test_sign_in_then_deadlines_follow_the_auth() -> None:
+    plan = KeepAlivePlan()
+    outcome = plan.sign_in(T0)
+    auth = sent(outcome)
+    assert plan.state is State.SIGNING_IN
+    done = plan.completed(auth, SID, T0 + 2)
+    assert done.events == [Event.SIGNED_IN]
+    assert plan.state is State.ACTIVE
+    assert plan.expires_at == T0 + 15 * 60
+    assert plan.next_due == T0 + 10 * 60
+    snapshot = plan.snapshot()
+    assert snapshot.session_id == SID
+    assert snapshot.next_ping_at == T0 + 600
+
+
+def test_ping_is_due_at_the_interval_not_before() -> None:
+    plan = KeepAlivePlan(interval=120)
+    signed_in(plan)
+    assert plan.tick(T0 + 119, 119).request is None
+    ping = sent(plan.tick(T0 + 120, 120))
+    assert ping.command is Command.PING
+    assert ping.session_id == SID
+    plan.completed(ping, SID, T0 + 121)
+    assert plan.expires_at == T0 + 120 + 15 * 60
+    assert plan.next_due == T0 + 240
+
+
+def test_only_one_request_in_flight() -> None:
+    plan = KeepAlivePlan()
+    signed_in(plan)
+    first = sent(plan.ping_now(T0 + 10))
+    assert plan.ping_now(T0 + 11).request is None
+    assert plan.tick(T0 + 700, 700).request is None
+    plan.completed(first, SID, T0 + 12)
+
+
+def test_stored_session_is_pinged_before_signing_in() -> None:
+    plan = KeepAlivePlan()
+    ping = sent(plan.start(T0, has_credentials=True, stored_session_id=SID))
+    assert ping.command is Command.PING
+    assert plan.completed(ping, SID, T0).events == []
+    assert plan.state is State.ACTIVE
+
+
+def test_stored_session_gone_signs_in_once_and_reports_the_new_id() -> None:
+    plan = KeepAlivePlan()
+    ping = sent(plan.start(T0, has_credentials=True, stored_session_id=SID))
+    auth = sent(plan.completed(ping, error(ErrorCategory.SESSION_GONE, code=3), T0))
+    assert auth.command is Command.AUTH
+    assert plan.completed(auth, NEW_SID, T0 + 1).events == [Event.ID_CHANGED]
+    assert plan.session_id == NEW_SID
+
+
+@pytest.mark.parametrize("code", [3, 5, 1])
+def test_session_gone_signs_in_again_at_once(code: int) -> None:
+    plan = KeepAlivePlan()
+    signed_in(plan)
+    ping = sent(plan.tick(T0 + 600, 600))
+    auth = sent(plan.completed(ping, error(ErrorCategory.SESSION_GONE, code=code), T0 + 601))
+    assert auth.command is Command.AUTH
+    outcome = plan.completed(auth, NEW_SID, T0 + 602)
+    assert outcome.events == [Event.ID_CHANGED]
+    assert plan.state is State.ACTIVE
+
+
+def test_session_gone_without_credentials_is_expired() -> None:
+    plan = KeepAlivePlan()
+    ping = sent(plan.start(T0, has_credentials=False, stored_session_id=SID))
+    outcome = plan.completed(ping, error(ErrorCategory.SESSION_GONE, code=3), T0)
+    assert outcome.request is None
+    assert outcome.events == [Event.EXPIRED]
+    assert plan.state is State.EXPIRED
+    assert plan.session_id is None
+
+
+def test_rejected_credentials_stop_everything() -> None:
+    plan = KeepAlivePlan()
+    auth = sent(plan.sign_in(T0))
+    rejected = error(ErrorCategory.CREDENTIALS_REJECTED, Command.AUTH, code=1)
+    outcome = plan.completed(auth, rejected, T0)
+    assert outcome.events == [Event.REJECTED]
+    assert outcome.request is None
+    assert plan.state is State.FAILED
+    assert plan.last_error == "ERR 001: test"
+    for minute in range(1, 24 * 60):
+        assert plan.tick(T0 + minute * 60, minute * 60).request is None
+    assert plan.ping_now(T0 + 90_000).request is None
+    assert sent(plan.sign_in(T0 + 90_001)).command is Command.AUTH
+
+
+def test_transient_failures_back_off_and_try_last_before_expiry() -> None:
+    plan = KeepAlivePlan()
+    signed_in(plan)
+    now = T0 + 600
+    attempts = []
+    request = sent(plan.tick(now, now - T0))
+    while True:
+        attempts.append(request.sent_at)
+        plan.completed(request, error(ErrorCategory.TRANSIENT), request.sent_at)
+        assert plan.state is State.RETRYING
+        request = sent(plan.tick(plan.next_due, plan.next_due - T0))
+        if request.command is Command.AUTH:
+            attempts.append(request.sent_at)
+            break
+    gaps = [b - a for a, b in itertools.pairwise(attempts)]
+    assert gaps[:4] == [5, 10, 20, 40]
+    assert attempts[-2] == plan.expires_at - LAST_TRY_MARGIN
+    assert attempts[-1] == plan.expires_at
+    assert len(attempts) >= 8
+
+
+def test_retry_success_reports_back_online_once() -> None:
+    plan = KeepAlivePlan()
+    signed_in(plan)
+    ping = sent(plan.tick(T0 + 600, 600))
+    plan.completed(ping, error(ErrorCategory.TRANSIENT), T0 + 601)
+    retry = sent(plan.tick(plan.next_due, plan.next_due - T0))
+    assert plan.completed(retry, SID, retry.sent_at).events == [Event.BACK_ONLINE]
+    ping = sent(plan.tick(plan.next_due, plan.next_due - T0))
+    assert plan.completed(ping, SID, ping.sent_at).events == []
+
+
+def test_past_the_expiry_the_next_request_is_auth() -> None:
+    plan = KeepAlivePlan()
+    signed_in(plan)
+    plan.pause()
+    assert plan.state is State.PAUSED
+    assert plan.tick(T0 + 3600, 3600).request is None
+    auth = sent(plan.resume(T0 + 3600))
+    assert auth.command is Command.AUTH
+    assert plan.completed(auth, NEW_SID, T0 + 3601).events == [Event.ID_CHANGED]
+
+
+def test_resume_within_lifetime_pings() -> None:
+    plan = KeepAlivePlan()
+    signed_in(plan)
+    plan.pause()
+    assert sent(plan.resume(T0 + 60)).command is Command.PING
+
+
+def test_clock_jump_schedules_a_ping_after_a_grace() -> None:
+    plan = KeepAlivePlan()
+    signed_in(plan)
+    plan.tick(T0 + 100, 100)
+    outcome = plan.tick(T0 + 100 + 300, 115)
+    assert outcome.request is None
+    assert plan.next_due == T0 + 400 + RESUME_GRACE
+    ping = sent(plan.tick(T0 + 400 + RESUME_GRACE, 120))
+    assert ping.command is Command.PING
+
+
+def test_clock_jump_past_expiry_signs_in_on_the_next_tick() -> None:
+    plan = KeepAlivePlan()
+    signed_in(plan)
+    plan.tick(T0 + 100, 100)
+    plan.tick(T0 + 7200, 115)
+    auth = sent(plan.tick(T0 + 7200 + RESUME_GRACE, 120))
+    assert auth.command is Command.AUTH
+    assert plan.completed(auth, NEW_SID, T0 + 7206).events == [Event.ID_CHANGED]
+
+
+def test_balance_keeps_the_session_alive() -> None:
+    plan = KeepAlivePlan()
+    signed_in(plan)
+    query = sent(plan.want_balance(T0 + 300))
+    assert query.command is Command.BALANCE
+    plan.completed(query, 12.5, T0 + 301)
+    assert plan.balance == 12.5
+    assert plan.expires_at == T0 + 300 + 900
+    assert plan.next_due == T0 + 300 + 600
+    assert sent(plan.tick(T0 + 900, 900)).command is Command.PING
+
+
+def test_no_credit_is_a_warning_not_a_failure() -> None:
+    plan = KeepAlivePlan()
+    signed_in(plan)
+    query = sent(plan.want_balance(T0 + 60))
+    outcome = plan.completed(query, error(ErrorCategory.NO_CREDIT, Command.BALANCE, 301), T0 + 61)
+    assert outcome.events == [Event.NO_CREDIT]
+    assert plan.state is State.ACTIVE
+    assert plan.balance == 0.0
+
+
+def test_sign_out_forgets_the_session() -> None:
+    plan = KeepAlivePlan()
+    signed_in(plan)
+    plan.sign_out()
+    assert plan.snapshot().session_id is None
+    assert plan.state is State.SIGNED_OUT
+    assert plan.tick(T0 + 3600, 3600).request is None
+
+
+def test_stale_results_are_ignored() -> None:
+    plan = KeepAlivePlan()
+    signed_in(plan)
+    ping = sent(plan.ping_now(T0 + 5))
+    plan.sign_out()
+    assert plan.completed(ping, SID, T0 + 6).events == []
+    assert plan.state is State.SIGNED_OUT
+
+
+@pytest.mark.parametrize("seconds", [0, 900, 1000])
+def test_interval_must_be_under_the_lifetime(seconds: float) -> None:
+    with pytest.raises(ValueError):
+        KeepAlivePlan(interval=seconds)

@@ -1,0 +1,282 @@
+"""Client and response parser for the Clickatell legacy HTTP/S API (auth, ping, getbalance).
+
+Every answer becomes either a value or an :class:`ApiError` with a category that
+tells the session logic what to do next. Real servers are sloppy (CRLF, several
+lines, a bare ``OK:``, ``ERR:`` without a code, HTML error pages), so the parser
+is lenient about form and strict about meaning: anything it does not understand
+is a transient error carrying the (masked) raw text, never an exception of
+another type.
+
+``requests`` is imported when the first client is built, not with this module,
+so that the tray can show itself before paying for it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from tray_app import __version__
+from tray_app.redact import mask_text
+
+if TYPE_CHECKING:
+    import requests
+
+DEFAULT_BASE_URL = "https://api.clickatell.com"
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 15.0
+USER_AGENT = f"clickatell-session-tray/{__version__}"
+
+_SESSION_TOKEN = re.compile(r"^[0-9A-Za-z]+$")
+_HEX_SESSION_ID = re.compile(r"^[0-9a-fA-F]{32}$")
+_OK_LINE = re.compile(r"^OK\b\s*:?\s*(\S*)", re.IGNORECASE)
+_ERR_LINE = re.compile(r"^ERR\b\s*:?\s*(\d+)?\s*,?\s*(.*)$", re.IGNORECASE)
+_CREDIT_LINE = re.compile(r"^Credits?\s*:\s*([-+]?\d+(?:\.\d+)?)\s*$", re.IGNORECASE)
+_RAW_KEPT = 200
+
+
+class Command(StrEnum):
+    AUTH = "auth"
+    PING = "ping"
+    BALANCE = "getbalance"
+
+
+class ErrorCategory(StrEnum):
+    SESSION_GONE = "session gone"
+    CREDENTIALS_REJECTED = "credentials rejected"
+    TRANSIENT = "transient"
+    NO_CREDIT = "no credit"
+    API_ERROR = "api error"
+
+
+_REJECTING_CODES = frozenset({4, 7, 108})
+_SESSION_GONE_CODES = frozenset({3, 5})
+_NO_CREDIT_CODES = frozenset({301, 302})
+_TRANSIENT_CODES = frozenset({901})
+
+
+def classify(code: int | None, command: Command) -> ErrorCategory:
+    """Map an ``ERR`` code to what the session logic should do about it.
+
+    Servers are known to answer 001 to a ping whose session has expired, so 001
+    and 002 mean "sign in again" on a session call and "stop" only on auth.
+    """
+    if code in _SESSION_GONE_CODES:
+        return ErrorCategory.SESSION_GONE
+    if code in (1, 2):
+        if command is Command.AUTH:
+            return ErrorCategory.CREDENTIALS_REJECTED
+        return ErrorCategory.SESSION_GONE
+    if code in _REJECTING_CODES:
+        return ErrorCategory.CREDENTIALS_REJECTED
+    if code in _TRANSIENT_CODES:
+        return ErrorCategory.TRANSIENT
+    if code in _NO_CREDIT_CODES:
+        return ErrorCategory.NO_CREDIT
+    return ErrorCategory.API_ERROR
+
+
+@dataclass(eq=False)
+class ApiError(Exception):
+    """A failed call, with what the server said (code, description) and what it means.
+
+    ``raw`` keeps the start of the server's answer, masked, for the log.
+    """
+
+    category: ErrorCategory
+    description: str
+    command: Command
+    code: int | None = None
+    raw: str = ""
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        if self.code is not None:
+            return f"ERR {self.code:03d}: {self.description}"
+        return self.description
+
+    @property
+    def retryable(self) -> bool:
+        return self.category is ErrorCategory.TRANSIENT
+
+
+def _first_line(body: str) -> str:
+    for line in body.lstrip("\ufeff").splitlines():
+        stripped = line.strip()
+        if stripped:
+            return stripped
+    return ""
+
+
+def _kept_raw(body: str) -> str:
+    return mask_text(body[:_RAW_KEPT])
+
+
+def _unexpected(command: Command, body: str, status: int) -> ApiError:
+    line = _first_line(body)
+    if not line:
+        description = "the server sent an empty answer"
+    elif line.startswith("<"):
+        description = "the server sent a web page instead of an API answer"
+    else:
+        description = "the server sent an answer this app does not understand"
+    if status != 200:
+        description += f" (HTTP {status})"
+    return ApiError(ErrorCategory.TRANSIENT, description, command, raw=_kept_raw(body))
+
+
+def _error_from_line(command: Command, line: str, body: str) -> ApiError | None:
+    match = _ERR_LINE.match(line)
+    if match is None:
+        return None
+    digits, description = match.groups()
+    code = int(digits) if digits is not None else None
+    return ApiError(
+        classify(code, command),
+        description.strip() or "no description given",
+        command,
+        code=code,
+        raw=_kept_raw(body),
+    )
+
+
+def parse_session_answer(
+    command: Command, body: str, status: int = 200, sent_session_id: str | None = None
+) -> str:
+    """The session ID from an ``auth`` or ``ping`` answer.
+
+    A ping may answer a bare ``OK:``; the session ID is then the one that was sent.
+    """
+    line = _first_line(body)
+    if status >= 500:
+        raise _unexpected(command, body, status)
+    error = _error_from_line(command, line, body)
+    if error is not None:
+        raise error
+    match = _OK_LINE.match(line)
+    if match is None:
+        raise _unexpected(command, body, status)
+    token = match.group(1)
+    if token and _SESSION_TOKEN.match(token):
+        return token
+    if not token and command is Command.PING and sent_session_id:
+        return sent_session_id
+    raise _unexpected(command, body, status)
+
+
+def parse_balance_answer(body: str, status: int = 200) -> float:
+    """The credit from a ``getbalance`` answer (``Credit:`` or, in newer docs, ``Credits:``)."""
+    line = _first_line(body)
+    if status >= 500:
+        raise _unexpected(Command.BALANCE, body, status)
+    error = _error_from_line(Command.BALANCE, line, body)
+    if error is not None:
+        raise error
+    match = _CREDIT_LINE.match(line)
+    if match is None:
+        raise _unexpected(Command.BALANCE, body, status)
+    return float(match.group(1))
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def validate_base_url(url: str) -> str:
+    """Normalise a base URL, refusing plain HTTP anywhere but on this machine."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise ValueError(
+            "plain http:// is only allowed for a server on this machine "
+            "(localhost or 127.0.0.1); use https://"
+        )
+    if parts.query or parts.fragment:
+        raise ValueError("the base URL must not carry a query or a fragment")
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def looks_like_session_id(value: str) -> bool:
+    return bool(_HEX_SESSION_ID.match(value))
+
+
+class ApiClient:
+    """One connection pool to the API; every call is a form-encoded POST."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        read_timeout: float = READ_TIMEOUT,
+    ) -> None:
+        import requests
+
+        self.base_url = validate_base_url(base_url)
+        self._timeout = (connect_timeout, read_timeout)
+        self._http: requests.Session = requests.Session()
+        self._http.headers["User-Agent"] = USER_AGENT
+        self._http.verify = True
+
+    def auth(self, api_id: str, user: str, password: str) -> str:
+        body, status = self._post(
+            Command.AUTH, {"api_id": api_id, "user": user, "password": password}
+        )
+        return parse_session_answer(Command.AUTH, body, status)
+
+    def ping(self, session_id: str) -> str:
+        body, status = self._post(Command.PING, {"session_id": session_id})
+        return parse_session_answer(Command.PING, body, status, sent_session_id=session_id)
+
+    def balance(self, session_id: str) -> float:
+        """The account's credit; like any call with the session ID, it keeps the session alive."""
+        body, status = self._post(Command.BALANCE, {"session_id": session_id})
+        return parse_balance_answer(body, status)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _post(self, command: Command, form: dict[str, str]) -> tuple[str, int]:
+        import requests
+
+        try:
+            response = self._http.post(
+                f"{self.base_url}/http/{command.value}",
+                data=form,
+                timeout=self._timeout,
+                allow_redirects=False,
+            )
+        except requests.exceptions.RequestException as exc:
+            raise ApiError(
+                ErrorCategory.TRANSIENT,
+                _transport_description(exc),
+                command,
+                raw=type(exc).__name__,
+            ) from None
+        return response.text, response.status_code
+
+
+def _transport_description(exc: Exception) -> str:
+    import requests
+
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS error: the server's certificate was not accepted"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "the server did not answer in time"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "cannot reach the server"
+    return "the request failed"

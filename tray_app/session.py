@@ -1,0 +1,302 @@
+"""The keep-alive decisions in plain Python: given the time and the last result, what next.
+
+Nothing here waits, sleeps or does I/O. :class:`KeepAlivePlan` is told what
+happened (a tick of the clock, a request's result, a user's wish) and answers
+with the request to send now, if any, and the events worth telling a person.
+The Qt keeper owns the timer and the worker thread and simply follows it, so
+the rules can be tested with a fake clock over days of schedule in
+milliseconds.
+
+Decisions the design left open, taken here:
+
+* Deadlines count from the moment a request was *sent*, the earliest the
+  server can have re-armed the session, so the local expiry is never late.
+* Transient failures retry after 5, 10, 20, 40, then every 60 seconds, but
+  never later than one minute before the expiry: a request takes at most
+  20 s (connect and read timeouts), so the last try still lands in time.
+  If that last try fails too, the next one is an ``auth`` at the expiry.
+* When the expiry has passed locally, the next request is an ``auth``, not a
+  ``ping`` that can only fail.
+* A session that is gone (003, 005, 001 to a ping) is renewed at once with
+  one ``auth``; only if that cannot happen does the state become *expired*.
+* Rejected credentials stop everything until the user signs in again or asks
+  for a retry; the plan never sends a second ``auth`` on its own.
+* ``no credit`` answers still prove the session is alive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from tray_app.api import ApiError, Command, ErrorCategory
+from tray_app.state import Snapshot, State
+
+LIFETIME = 15 * 60.0
+DEFAULT_INTERVAL = 10 * 60.0
+MIN_INTERVAL = 60.0
+MAX_INTERVAL = 14 * 60.0
+RETRY_DELAYS = (5.0, 10.0, 20.0, 40.0, 60.0)
+LAST_TRY_MARGIN = 60.0
+RESUME_GRACE = 5.0
+CLOCK_JUMP_THRESHOLD = 30.0
+
+
+class Event(StrEnum):
+    """Things worth telling a person, each reported once when it happens."""
+
+    SIGNED_IN = "signed in"
+    ID_CHANGED = "session renewed with a new ID"
+    EXPIRED = "session expired"
+    REJECTED = "credentials rejected"
+    BACK_ONLINE = "back online"
+    NO_CREDIT = "no credit"
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    command: Command
+    sent_at: float
+    session_id: str | None = None
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What the keeper must do after telling the plan something."""
+
+    request: Request | None = None
+    events: list[Event] = field(default_factory=list)
+
+
+class KeepAlivePlan:
+    """The session state machine; see the module docstring for its rules."""
+
+    def __init__(self, *, interval: float = DEFAULT_INTERVAL, lifetime: float = LIFETIME) -> None:
+        self.lifetime = lifetime
+        self.interval = interval
+        self.state = State.SIGNED_OUT
+        self.session_id: str | None = None
+        self.expires_at: float | None = None
+        self.next_due: float | None = None
+        self.last_error: str | None = None
+        self.balance: float | None = None
+        self.has_credentials = False
+        self.in_flight: Request | None = None
+        self._failures = 0
+        self._want_balance = False
+        self._last_tick: tuple[float, float] | None = None
+
+    @property
+    def interval(self) -> float:
+        return self._interval
+
+    @interval.setter
+    def interval(self, seconds: float) -> None:
+        if not 0 < seconds < self.lifetime:
+            raise ValueError(f"the ping interval must be under the {self.lifetime:.0f} s lifetime")
+        self._interval = seconds
+
+    def snapshot(self) -> Snapshot:
+        keeps_pinging = self.state in (State.ACTIVE, State.RETRYING)
+        return Snapshot(
+            state=self.state,
+            session_id=self.session_id,
+            expires_at=self.expires_at if self.session_id else None,
+            next_ping_at=self.next_due if keeps_pinging else None,
+            last_error=self.last_error,
+            balance=self.balance,
+        )
+
+    # What the user or the app asks for.
+
+    def start(self, now: float, *, has_credentials: bool, stored_session_id: str | None) -> Outcome:
+        """Begin after launch: a stored session may still be alive, so ping it before signing in."""
+        self.has_credentials = has_credentials
+        if stored_session_id:
+            self.session_id = stored_session_id
+            self.expires_at = now + self.lifetime
+            self.state = State.SIGNING_IN
+            return self._due_now(now)
+        if has_credentials:
+            self.state = State.SIGNING_IN
+            return self._due_now(now)
+        return Outcome()
+
+    def sign_in(self, now: float) -> Outcome:
+        """New credentials are in place: the one moment a rejected account may try again."""
+        self.has_credentials = True
+        self.state = State.SIGNING_IN
+        self.last_error = None
+        self._failures = 0
+        self.expires_at = None
+        return self._due_now(now)
+
+    def sign_out(self) -> None:
+        self.has_credentials = False
+        self._forget_session()
+        self.state = State.SIGNED_OUT
+        self.last_error = None
+        self.next_due = None
+
+    def pause(self) -> None:
+        if self.state in (State.ACTIVE, State.RETRYING, State.SIGNING_IN):
+            self.state = State.PAUSED
+            self.next_due = None
+
+    def resume(self, now: float) -> Outcome:
+        if self.state is not State.PAUSED:
+            return Outcome()
+        self.state = State.ACTIVE if self.session_id else State.SIGNING_IN
+        return self._due_now(now)
+
+    def ping_now(self, now: float) -> Outcome:
+        if self.state in (State.SIGNED_OUT, State.PAUSED, State.FAILED):
+            return Outcome()
+        return self._due_now(now)
+
+    def want_balance(self, now: float) -> Outcome:
+        """Ask for the credit; the query keeps the session alive just as a ping does."""
+        self._want_balance = True
+        if self.session_id and self.state in (State.ACTIVE, State.RETRYING):
+            return self._due_now(now)
+        return Outcome()
+
+    def woke_up(self, now: float) -> Outcome:
+        """After a suspend or when the network returns: ping soon, once the network had a moment."""
+        if self.state not in (State.ACTIVE, State.RETRYING) or self.in_flight:
+            return Outcome()
+        self.next_due = now + RESUME_GRACE
+        return Outcome()
+
+    # The passing of time and the results of requests.
+
+    def tick(self, wall: float, monotonic: float) -> Outcome:
+        """Called on a coarse timer; a suspend shows as the wall clock outrunning the steady one."""
+        outcome = Outcome()
+        if self._last_tick is not None:
+            wall_step = wall - self._last_tick[0]
+            steady_step = monotonic - self._last_tick[1]
+            if abs(wall_step - steady_step) > CLOCK_JUMP_THRESHOLD:
+                outcome = self.woke_up(wall)
+        self._last_tick = (wall, monotonic)
+        if self.in_flight or self.next_due is None or wall < self.next_due:
+            return outcome
+        sent = self._send(wall)
+        return Outcome(request=sent.request, events=outcome.events + sent.events)
+
+    def completed(self, request: Request, result: str | float | ApiError, now: float) -> Outcome:
+        """Fold a request's result into the state; ``now`` is when the result arrived."""
+        if request is not self.in_flight:
+            return Outcome()
+        self.in_flight = None
+        if isinstance(result, ApiError):
+            return self._failed(request, result, now)
+        if request.command is Command.BALANCE:
+            assert isinstance(result, float)
+            self.balance = result
+            return self._alive(request, request.session_id, now)
+        assert isinstance(result, str)
+        return self._alive(request, result, now)
+
+    def credentials_missing(self, request: Request) -> Outcome:
+        """The auth could not be sent: no credentials are stored (or the keyring lost them)."""
+        if request is self.in_flight:
+            self.in_flight = None
+        self.has_credentials = False
+        self._forget_session()
+        self.state = State.EXPIRED if request.session_id else State.SIGNED_OUT
+        self.last_error = "No stored credentials: sign in again."
+        self.next_due = None
+        return Outcome(events=[Event.EXPIRED] if request.session_id else [])
+
+    # Internals.
+
+    def _due_now(self, now: float) -> Outcome:
+        self.next_due = now
+        if self.in_flight:
+            return Outcome()
+        return self._send(now)
+
+    def _send(self, now: float) -> Outcome:
+        """The request due now; a dead session with nobody to sign in again has expired."""
+        if self.state in (State.PAUSED, State.FAILED, State.SIGNED_OUT):
+            self.next_due = None
+            return Outcome()
+        session_alive = self.session_id and self.expires_at is not None and now < self.expires_at
+        if session_alive:
+            command = Command.BALANCE if self._want_balance else Command.PING
+            request = Request(command, now, self.session_id)
+        elif self.has_credentials:
+            request = Request(Command.AUTH, now, self.session_id)
+        else:
+            self.next_due = None
+            if not self.session_id:
+                return Outcome()
+            self._forget_session()
+            self.state = State.EXPIRED
+            return Outcome(events=[Event.EXPIRED])
+        self.in_flight = request
+        self.next_due = None
+        return Outcome(request=request)
+
+    def _alive(self, request: Request, session_id: str | None, now: float) -> Outcome:
+        events: list[Event] = []
+        if request.command is Command.AUTH:
+            if request.session_id and session_id != request.session_id:
+                events.append(Event.ID_CHANGED)
+            elif not request.session_id:
+                events.append(Event.SIGNED_IN)
+        elif self.state is State.RETRYING:
+            events.append(Event.BACK_ONLINE)
+        if request.command is Command.BALANCE:
+            self._want_balance = False
+        self.session_id = session_id
+        self.state = State.ACTIVE
+        self.last_error = None
+        self._failures = 0
+        self.expires_at = request.sent_at + self.lifetime
+        self.next_due = request.sent_at + self.interval
+        if now < self.next_due:
+            return Outcome(events=events)
+        sent = self._send(now)
+        return Outcome(request=sent.request, events=events + sent.events)
+
+    def _failed(self, request: Request, error: ApiError, now: float) -> Outcome:
+        self.last_error = str(error) if error.code is not None else error.description
+        category = error.category
+        if request.command is Command.AUTH and category is ErrorCategory.SESSION_GONE:
+            category = ErrorCategory.TRANSIENT
+        if category is ErrorCategory.CREDENTIALS_REJECTED:
+            self._forget_session()
+            self.state = State.FAILED
+            self.next_due = None
+            return Outcome(events=[Event.REJECTED])
+        if category is ErrorCategory.SESSION_GONE:
+            self.expires_at = None
+            return self._send(now)
+        if category is ErrorCategory.NO_CREDIT:
+            self.balance = 0.0
+            self._want_balance = False
+            outcome = self._alive(request, request.session_id, now)
+            self.last_error = str(error)
+            outcome.events.append(Event.NO_CREDIT)
+            return outcome
+        return self._retry_later(now)
+
+    def _retry_later(self, now: float) -> Outcome:
+        delay = RETRY_DELAYS[min(self._failures, len(RETRY_DELAYS) - 1)]
+        self._failures += 1
+        due = now + delay
+        if self.expires_at is not None and now < self.expires_at:
+            last_chance = self.expires_at - LAST_TRY_MARGIN
+            if due > last_chance:
+                due = last_chance if now < last_chance else self.expires_at
+        self.next_due = due
+        self.state = State.RETRYING
+        return Outcome()
+
+    def _forget_session(self) -> None:
+        self.session_id = None
+        self.expires_at = None
+        self.in_flight = None
+        self._want_balance = False
