@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -30,3 +31,9 @@ class Snapshot:
     next_ping_at: float | None = None
     last_error: str | None = None
     balance: float | None = None
+
+
+def mm_ss(seconds: float) -> str:
+    """A countdown as ``mm:ss``, rounded up so that 0:00 means really gone."""
+    whole = max(0, math.ceil(seconds))
+    return f"{whole // 60:02d}:{whole % 60:02d}"

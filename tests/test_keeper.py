@@ -1,0 +1,227 @@
+"""The keeper against the real simulator over loopback, with the clock injected into both."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QElapsedTimer, QTimer
+
+from tray_app.clock import FakeClock
+from tray_app.credentials import Credentials, CredentialStore
+from tray_app.keeper import Keeper, SyncRunner
+from tray_app.session import Event
+from tray_app.simulator import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
+from tray_app.state import State
+
+DEMO = Credentials(DEMO_API_ID, DEMO_USER, DEMO_PASSWORD)
+STEP = 5.0
+
+
+@pytest.fixture
+def simulator(clock: FakeClock) -> Iterator[Simulator]:
+    with Simulator(clock=clock, seed=7) as server:
+        yield server
+
+
+@pytest.fixture
+def store() -> CredentialStore:
+    return CredentialStore(memory_only=True)
+
+
+class Recorder:
+    """Collects what the keeper says, as a view would hear it."""
+
+    def __init__(self, keeper: Keeper) -> None:
+        self.events: list[Event] = []
+        self.ids: list[str | None] = []
+        self.states: list[State] = []
+        keeper.event.connect(self.events.append)
+        keeper.session_id_changed.connect(self.ids.append)
+        keeper.state_changed.connect(self.states.append)
+
+
+def make_keeper(simulator: Simulator, store: CredentialStore, clock: FakeClock) -> Keeper:
+    return Keeper(store, base_url=simulator.base_url, clock=clock, runner=SyncRunner())
+
+
+def run_for(keeper: Keeper, clock: FakeClock, seconds: float) -> None:
+    """Let time pass in coarse steps, ticking as the keeper's timer would."""
+    end = clock.wall() + seconds
+    while clock.wall() < end:
+        clock.advance(STEP)
+        keeper.tick()
+
+
+def test_sign_in_then_pings_every_interval(
+    qapp: object, simulator: Simulator, store: CredentialStore, clock: FakeClock
+) -> None:
+    keeper = make_keeper(simulator, store, clock)
+    heard = Recorder(keeper)
+    keeper.sign_in(DEMO)
+    assert keeper.snapshot.state is State.ACTIVE
+    assert heard.events == [Event.SIGNED_IN]
+    assert store.load() == DEMO
+    assert store.load_session_id() == keeper.snapshot.session_id
+    run_for(keeper, clock, 3600)
+    assert simulator.count("auth") == 1
+    assert simulator.count("ping") == 6
+    assert simulator.count("ping", "ok") == 6
+
+
+def test_a_day_with_a_fifth_of_requests_failing_needs_one_auth(
+    qapp: object, simulator: Simulator, store: CredentialStore, clock: FakeClock
+) -> None:
+    keeper = make_keeper(simulator, store, clock)
+    heard = Recorder(keeper)
+    keeper.sign_in(DEMO)
+    simulator.set_faults(fault_rate=0.2)
+    run_for(keeper, clock, 24 * 3600)
+    failed = sum(simulator.count("ping", f"fault {kind}") for kind in ("503", "garbage", "drop"))
+    assert failed > 20, "the fault rate did not bite; the test would prove nothing"
+    assert simulator.count("auth") == 1
+    assert simulator.count("ping", "ERR 003") == 0
+    assert Event.EXPIRED not in heard.events
+    assert Event.ID_CHANGED not in heard.events
+    assert heard.events.count(Event.BACK_ONLINE) == sum(
+        1 for before, after in zip(heard.states, heard.states[1:], strict=False)
+        if (before, after) == (State.RETRYING, State.ACTIVE)
+    )
+    assert keeper.snapshot.state in (State.ACTIVE, State.RETRYING)
+
+
+def test_forced_expiry_gives_one_new_auth_and_one_id_change(
+    qapp: object, simulator: Simulator, store: CredentialStore, clock: FakeClock
+) -> None:
+    keeper = make_keeper(simulator, store, clock)
+    heard = Recorder(keeper)
+    keeper.sign_in(DEMO)
+    first_id = keeper.snapshot.session_id
+    simulator.expire_all()
+    run_for(keeper, clock, 3600)
+    assert simulator.count("ping", "ERR 003") == 1
+    assert simulator.count("auth") == 2
+    assert heard.events.count(Event.ID_CHANGED) == 1
+    assert keeper.snapshot.session_id not in (None, first_id)
+    assert store.load_session_id() == keeper.snapshot.session_id
+
+
+def test_wrong_password_sends_exactly_one_auth(
+    qapp: object, simulator: Simulator, store: CredentialStore, clock: FakeClock
+) -> None:
+    keeper = make_keeper(simulator, store, clock)
+    heard = Recorder(keeper)
+    keeper.sign_in(Credentials(DEMO_API_ID, DEMO_USER, "wrong"))
+    run_for(keeper, clock, 2 * 3600)
+    keeper.ping_now()
+    assert simulator.count("auth") == 1
+    assert simulator.count("auth", "ERR 001") == 1
+    assert keeper.snapshot.state is State.FAILED
+    assert "001" in (keeper.snapshot.last_error or "")
+    assert heard.events == [Event.REJECTED]
+    assert store.load() is None
+
+
+def test_clock_jump_past_expiry_recovers_on_the_next_tick(
+    qapp: object, simulator: Simulator, store: CredentialStore, clock: FakeClock
+) -> None:
+    keeper = make_keeper(simulator, store, clock)
+    heard = Recorder(keeper)
+    keeper.sign_in(DEMO)
+    run_for(keeper, clock, 60)
+    clock.suspend(3 * 3600)
+    run_for(keeper, clock, 30)
+    assert simulator.count("auth") == 2
+    assert keeper.snapshot.state is State.ACTIVE
+    assert heard.events.count(Event.ID_CHANGED) == 1
+    assert keeper.snapshot.expires_at is not None
+    assert keeper.snapshot.expires_at > clock.wall() + 14 * 60
+
+
+def test_stored_session_is_pinged_not_replaced(
+    qapp: object, simulator: Simulator, store: CredentialStore, clock: FakeClock
+) -> None:
+    first = make_keeper(simulator, store, clock)
+    first.sign_in(DEMO)
+    stored_id = store.load_session_id()
+    restarted = make_keeper(simulator, store, clock)
+    restarted.start()
+    assert restarted.snapshot.session_id == stored_id
+    assert restarted.snapshot.state is State.ACTIVE
+    assert simulator.count("auth") == 1
+    assert simulator.count("ping", "ok") == 1
+
+
+def test_restart_after_simulator_lost_sessions_signs_in_once(
+    qapp: object, simulator: Simulator, store: CredentialStore, clock: FakeClock
+) -> None:
+    make_keeper(simulator, store, clock).sign_in(DEMO)
+    simulator.expire_all()
+    restarted = make_keeper(simulator, store, clock)
+    heard = Recorder(restarted)
+    restarted.start()
+    assert simulator.count("auth") == 2
+    assert heard.events == [Event.ID_CHANGED]
+
+
+def test_balance_query_counts_as_a_ping(
+    qapp: object, simulator: Simulator, store: CredentialStore, clock: FakeClock
+) -> None:
+    keeper = make_keeper(simulator, store, clock)
+    keeper.sign_in(DEMO)
+    run_for(keeper, clock, 300)
+    keeper.fetch_balance()
+    assert keeper.snapshot.balance == 42.5
+    run_for(keeper, clock, 550)
+    assert simulator.count("ping") == 0
+    run_for(keeper, clock, 60)
+    assert simulator.count("ping") == 1
+
+
+def test_no_stored_credentials_after_expiry_reports_expired(
+    qapp: object, simulator: Simulator, store: CredentialStore, clock: FakeClock
+) -> None:
+    keeper = make_keeper(simulator, store, clock)
+    keeper.sign_in(DEMO)
+    store.clear()
+    store.save_session_id(keeper.snapshot.session_id)
+    simulator.expire_all()
+    heard = Recorder(keeper)
+    keeper.ping_now()
+    assert heard.events == [Event.EXPIRED]
+    assert keeper.snapshot.state is State.EXPIRED
+
+
+@pytest.mark.slow
+def test_event_loop_answers_while_a_request_hangs(
+    qtbot: object, store: CredentialStore
+) -> None:
+    with Simulator() as server:
+        store.save(DEMO)
+        keeper = Keeper(store, base_url=server.base_url)
+        keeper.sign_in(DEMO)
+        qtbot.waitUntil(lambda: keeper.snapshot.state is State.ACTIVE, timeout=5000)
+        server.force_next_fault("hang", 10.0)
+        largest_gap = 0.0
+        clock = QElapsedTimer()
+        clock.start()
+        probe = QTimer()
+        probe.setInterval(10)
+
+        def measure() -> None:
+            nonlocal largest_gap
+            largest_gap = max(largest_gap, clock.restart() / 1000)
+
+        probe.timeout.connect(measure)
+        started = time.monotonic()
+        with qtbot.waitSignal(keeper.request_done, timeout=20000):
+            keeper.ping_now()
+            clock.restart()
+            probe.start()
+        probe.stop()
+        keeper.stop()
+        hung_for = time.monotonic() - started
+    assert hung_for >= 9.5, "the request did not hang; the test would prove nothing"
+    print(f"largest event-loop delay while a request hung {hung_for:.1f} s: {largest_gap:.3f} s")
+    assert largest_gap < 0.5

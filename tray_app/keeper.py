@@ -1,0 +1,309 @@
+"""The session keeper: a headless QObject that follows :class:`~tray_app.session.KeepAlivePlan`.
+
+It owns the one timer and the one worker thread. Network calls and keyring
+calls run on the worker, so the event loop (and the tray's menu) stays
+responsive while a request hangs; results come back on the keeper's thread
+and every change goes out as a signal, so a view only listens.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from tray_app.api import ApiClient, ApiError, Command, ErrorCategory
+from tray_app.clock import Clock, SystemClock
+from tray_app.redact import SECRET_FILTER, mask_id
+from tray_app.session import DEFAULT_INTERVAL, LIFETIME, KeepAlivePlan, Outcome, Request
+from tray_app.state import Snapshot, State
+
+if TYPE_CHECKING:
+    from tray_app.credentials import Credentials, CredentialStore
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 15.0
+ClientFactory = Callable[[str], ApiClient]
+
+
+class Runner(Protocol):
+    def submit(self, job: Callable[[], object], done: Callable[[object], None]) -> None:
+        """Run ``job`` away from the caller, then call ``done`` with its result or exception."""
+
+    def shutdown(self) -> None: ...
+
+
+class SyncRunner:
+    """Runs jobs inline: for tests that drive days of schedule through a fake clock."""
+
+    def submit(self, job: Callable[[], object], done: Callable[[object], None]) -> None:
+        try:
+            result = job()
+        except Exception as exc:
+            result = exc
+        done(result)
+
+    def shutdown(self) -> None:
+        pass
+
+
+class ThreadRunner(QObject):
+    """One daemon worker thread; results are delivered on the thread that owns the runner.
+
+    A daemon thread, not a QThread, so that a request hanging at quit time
+    never holds the app open or aborts it.
+    """
+
+    _finished = Signal(object, object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], object], Callable[[object], None]] | None]
+        self._jobs = queue.SimpleQueue()
+        self._finished.connect(self._deliver)
+        self._thread = threading.Thread(target=self._work, name="keeper-worker", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Callable[[], object], done: Callable[[object], None]) -> None:
+        self._jobs.put((job, done))
+
+    def shutdown(self) -> None:
+        self._jobs.put(None)
+
+    def _work(self) -> None:
+        while (item := self._jobs.get()) is not None:
+            job, done = item
+            try:
+                result = job()
+            except Exception as exc:
+                result = exc
+            self._finished.emit(done, result)
+
+    @Slot(object, object)
+    def _deliver(self, done: Callable[[object], None], result: object) -> None:
+        done(result)
+
+
+class NoCredentials(Exception):
+    """The keyring (or this run's memory) holds no credentials to sign in with."""
+
+
+class Keeper(QObject):
+    """Keeps one session alive; see :mod:`tray_app.session` for the rules it follows."""
+
+    snapshot_changed = Signal(object)
+    state_changed = Signal(object)
+    session_id_changed = Signal(object)
+    deadlines_changed = Signal(object, object)
+    error_changed = Signal(object)
+    event = Signal(object)
+    request_sent = Signal(object)
+    request_done = Signal(object, object)
+
+    def __init__(
+        self,
+        store: CredentialStore,
+        *,
+        base_url: str,
+        clock: Clock | None = None,
+        runner: Runner | None = None,
+        client_factory: ClientFactory = ApiClient,
+        interval: float = DEFAULT_INTERVAL,
+        lifetime: float = LIFETIME,
+        tick_seconds: float = TICK_SECONDS,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._clock = clock or SystemClock()
+        self._runner = runner or ThreadRunner(self)
+        self._client_factory = client_factory
+        self._base_url = base_url
+        self._client: ApiClient | None = None
+        self._pending_credentials: Credentials | None = None
+        self._plan = KeepAlivePlan(interval=interval, lifetime=lifetime)
+        self._last = self._plan.snapshot()
+        self._tick_ms = int(tick_seconds * 1000)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.tick)
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._last
+
+    @property
+    def interval(self) -> float:
+        return self._plan.interval
+
+    def set_interval(self, seconds: float) -> None:
+        self._plan.interval = seconds
+
+    def set_base_url(self, base_url: str) -> None:
+        """Takes effect from the next request; the old client is closed on the worker."""
+        self._base_url = base_url
+        old, self._client = self._client, None
+        if old is not None:
+            self._runner.submit(old.close, lambda _result: None)
+
+    # What the app and the user ask for.
+
+    def start(self) -> None:
+        """Load what the keyring holds (on the worker) and begin."""
+
+        def load() -> tuple[bool, str | None]:
+            return self._store.load() is not None, self._store.load_session_id()
+
+        self._runner.submit(load, self._loaded)
+
+    def sign_in(self, credentials: Credentials) -> None:
+        """Try these credentials; they are stored only once the API accepts them."""
+        SECRET_FILTER.add_secret(credentials.password)
+        self._pending_credentials = credentials
+        self._follow(self._plan.sign_in(self._clock.wall()))
+
+    def sign_out(self) -> None:
+        self._pending_credentials = None
+        self._plan.sign_out()
+        self._runner.submit(self._store.clear, lambda _result: None)
+        self._follow(Outcome())
+
+    def pause(self) -> None:
+        self._plan.pause()
+        self._follow(Outcome())
+
+    def resume(self) -> None:
+        self._follow(self._plan.resume(self._clock.wall()))
+
+    def ping_now(self) -> None:
+        self._follow(self._plan.ping_now(self._clock.wall()))
+
+    def fetch_balance(self) -> None:
+        self._follow(self._plan.want_balance(self._clock.wall()))
+
+    def woke_up(self) -> None:
+        """The machine resumed or the network came back: ping within a few seconds."""
+        self._follow(self._plan.woke_up(self._clock.wall()))
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self._runner.shutdown()
+
+    @Slot()
+    def tick(self) -> None:
+        self._follow(self._plan.tick(self._clock.wall(), self._clock.monotonic()))
+
+    # Plumbing between the plan, the worker and the signals.
+
+    def _loaded(self, result: object) -> None:
+        if isinstance(result, Exception):
+            log.warning("could not read the keyring: %s", result)
+            result = (False, None)
+        assert isinstance(result, tuple)
+        has_credentials, stored_id = result
+        if stored_id:
+            SECRET_FILTER.add_secret(stored_id)
+        now = self._clock.wall()
+        self._follow(
+            self._plan.start(now, has_credentials=has_credentials, stored_session_id=stored_id)
+        )
+
+    def _follow(self, outcome: Outcome) -> None:
+        self._publish()
+        for event in outcome.events:
+            log.info("%s", event.value)
+            self.event.emit(event)
+        if outcome.request is not None:
+            self._dispatch(outcome.request)
+        self._arm_timer()
+
+    def _dispatch(self, request: Request) -> None:
+        log.debug("sending %s", request.command.value)
+        self.request_sent.emit(request)
+        job = self._job_for(request)
+        self._runner.submit(job, lambda result: self._completed(request, result))
+
+    def _job_for(self, request: Request) -> Callable[[], object]:
+        if request.command is Command.AUTH:
+            return self._auth_job(self._pending_credentials)
+        session_id = request.session_id or ""
+        if request.command is Command.BALANCE:
+            return lambda: self._api().balance(session_id)
+        return lambda: self._api().ping(session_id)
+
+    def _auth_job(self, offered: Credentials | None) -> Callable[[], object]:
+        def auth() -> str:
+            credentials = offered or self._store.load()
+            if credentials is None:
+                raise NoCredentials
+            SECRET_FILTER.add_secret(credentials.password)
+            api_id, user, password = credentials.api_id, credentials.user, credentials.password
+            session_id = self._api().auth(api_id, user, password)
+            SECRET_FILTER.add_secret(session_id)
+            if offered is not None:
+                self._store.save(offered)
+            self._store.save_session_id(session_id)
+            return session_id
+
+        return auth
+
+    def _api(self) -> ApiClient:
+        """The client, built on the worker so that importing requests never delays the GUI."""
+        if self._client is None:
+            self._client = self._client_factory(self._base_url)
+        return self._client
+
+    def _completed(self, request: Request, result: object) -> None:
+        now = self._clock.wall()
+        self.request_done.emit(request, result)
+        if isinstance(result, NoCredentials):
+            self._follow(self._plan.credentials_missing(request))
+            return
+        settled = not isinstance(result, ApiError) or not result.retryable
+        if request.command is Command.AUTH and settled:
+            self._pending_credentials = None
+        if isinstance(result, Exception) and not isinstance(result, ApiError):
+            log.error("unexpected failure during %s: %r", request.command.value, result)
+            result = ApiError(
+                ErrorCategory.TRANSIENT, f"unexpected error: {result}", request.command
+            )
+        if isinstance(result, ApiError):
+            log.warning("%s failed: %s [%s]", request.command.value, result, result.category)
+            if result.raw:
+                log.debug("server answered: %r", result.raw)
+        assert isinstance(result, str | float | ApiError)
+        outcome = self._plan.completed(request, result, now)
+        if self._plan.state is State.FAILED or (
+            self._plan.session_id is None and request.session_id is not None
+        ):
+            self._runner.submit(lambda: self._store.save_session_id(None), lambda _result: None)
+        self._follow(outcome)
+
+    def _publish(self) -> None:
+        snapshot = self._plan.snapshot()
+        last, self._last = self._last, snapshot
+        if snapshot == last:
+            return
+        if snapshot.state != last.state:
+            log.info("state: %s", snapshot.state.value)
+            self.state_changed.emit(snapshot.state)
+        if snapshot.session_id != last.session_id:
+            log.info("session ID: %s", mask_id(snapshot.session_id))
+            self.session_id_changed.emit(snapshot.session_id)
+        if (snapshot.expires_at, snapshot.next_ping_at) != (last.expires_at, last.next_ping_at):
+            self.deadlines_changed.emit(snapshot.expires_at, snapshot.next_ping_at)
+        if snapshot.last_error != last.last_error:
+            self.error_changed.emit(snapshot.last_error)
+        self.snapshot_changed.emit(snapshot)
+
+    def _arm_timer(self) -> None:
+        delay_ms = self._tick_ms
+        due = self._plan.next_due
+        if due is not None and not self._plan.in_flight:
+            delay_ms = max(0, min(delay_ms, int((due - self._clock.wall()) * 1000) + 1))
+        self._timer.start(delay_ms)
