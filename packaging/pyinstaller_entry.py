@@ -1,0 +1,7 @@
+"""PyInstaller entry for the windowed app, the frozen twin of the ``clickatell-tray-gui`` script."""
+
+import sys
+
+from tray_app.cli import gui_main
+
+sys.exit(gui_main())
