@@ -1,1 +1,415 @@
-"""Fixtures that start real desktop services for the tests that need them."""
+"""Fixtures that start real desktop services for the tests that need them.
+
+Loaded as a pytest plugin by conftest.py. The recipe is shared/desktop-ci.md: a private session
+bus, gnome-keyring unlocked from stdin before anything can ask it for a prompt, Xvfb found
+through -displayfd, trayer as the XEmbed tray host and dunst as the notification daemon. All of
+it lives in a throw-away HOME, so a test never sees the developer's keyring, config or desktop,
+and every process is stopped at the end of the test session.
+
+A missing tool skips the test with the apt-get line that installs it, except when
+CLICKATELL_TRAY_REQUIRE_DESKTOP=1 (set by .ci/run): then it fails, so CI cannot pass by skipping.
+Tests that use any of these fixtures get the ``desktop`` marker, so ``-m "not desktop"`` leaves
+them out.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REQUIRE_DESKTOP = "CLICKATELL_TRAY_REQUIRE_DESKTOP"
+STARTUP_TIMEOUT = 10.0
+KEYRING_PASSWORD = "desktop-stack-test-keyring"
+
+# The Debian package that brings each tool, for the message that says what to install.
+PACKAGES = {
+    "dbus-daemon": "dbus",
+    "gnome-keyring-daemon": "gnome-keyring",
+    "secret-tool": "libsecret-tools",
+    "Xvfb": "xvfb",
+    "trayer": "trayer",
+    "xdotool": "xdotool",
+    "xclip": "xclip",
+    "xwininfo": "x11-utils",
+    "import": "imagemagick",
+    "dunst": "dunst",
+    "dunstctl": "dunst",
+    "notify-send": "libnotify-bin",
+}
+
+# Variables that would point a child at the developer's own desktop, bus or keyring.
+_INHERITED_AWAY = (
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "XAUTHORITY",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "PYTHON_KEYRING_BACKEND",
+    "GNOME_KEYRING_CONTROL",
+    "SSH_AUTH_SOCK",
+    "QT_QPA_PLATFORMTHEME",
+    "XDG_CURRENT_DESKTOP",
+    "XDG_SESSION_TYPE",
+)
+
+_FIXTURES = (
+    "desktop_home",
+    "session_bus",
+    "secret_service",
+    "keyring_env",
+    "x_display",
+    "tray_host",
+    "notification_daemon",
+    "desktop",
+)
+
+
+def require_tools(*names: str) -> None:
+    """Skip (or, under CLICKATELL_TRAY_REQUIRE_DESKTOP=1, fail) unless every tool is on PATH."""
+    missing = [name for name in names if shutil.which(name) is None]
+    if not missing:
+        return
+    packages = sorted({PACKAGES.get(name, name) for name in missing})
+    message = f"{', '.join(missing)} not installed: apt-get install {' '.join(packages)}"
+    if os.environ.get(REQUIRE_DESKTOP) == "1":
+        pytest.fail(f"{message} ({REQUIRE_DESKTOP}=1 forbids skipping)", pytrace=False)
+    pytest.skip(message)
+
+
+def child_env(overrides: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment without the developer's desktop, plus ``overrides``."""
+    env = {key: value for key, value in os.environ.items() if key not in _INHERITED_AWAY}
+    env.update(overrides)
+    return env
+
+
+@dataclass(frozen=True)
+class Service:
+    """A started service: what a child needs in its environment to reach it, and its process."""
+
+    overrides: Mapping[str, str]
+    pid: int
+
+    @property
+    def env(self) -> dict[str, str]:
+        """A complete environment for ``subprocess`` that reaches this service."""
+        return child_env(self.overrides)
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """A throw-away HOME with its XDG folders."""
+
+    home: Path
+    overrides: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class SecretService(Service):
+    """gnome-keyring serving org.freedesktop.secrets on the private bus, already unlocked."""
+
+    home: Path
+
+
+@dataclass(frozen=True)
+class Desktop:
+    """The whole stack: X display with a tray, notifications, keyring, bus, throw-away HOME."""
+
+    overrides: Mapping[str, str]
+    display: str
+    bus_address: str
+    home: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        """A complete environment for ``subprocess``: QT_QPA_PLATFORM=xcb on the Xvfb display."""
+        return child_env(self.overrides)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(name in _FIXTURES for name in getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.desktop)
+
+
+def _wait_for(what: str, ready: Callable[[], bool], log: Path | None = None) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not ready():
+        if time.monotonic() > deadline:
+            tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+            pytest.fail(f"{what} did not come up within {STARTUP_TIMEOUT:g} s\n{tail}")
+        time.sleep(0.02)
+
+
+def _succeeds(command: list[str], env: Mapping[str, str]) -> bool:
+    return (
+        subprocess.run(
+            command,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        ).returncode
+        == 0
+    )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+def _gone(pid: int) -> bool:
+    """True once ``pid`` has exited; a zombie waiting for init to reap it counts as gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def _stop_pid(pid: int) -> None:
+    """Stop a process that is not our child (gnome-keyring daemonizes itself away from us)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if _gone(pid):
+                return
+            time.sleep(0.02)
+
+
+def _bus_query(address: str, method: str, name: str) -> object:
+    """Ask the bus itself about ``name`` (never starts a service, unlike calling it)."""
+    from jeepney import DBusAddress, new_method_call
+    from jeepney.io.blocking import open_dbus_connection
+
+    bus = DBusAddress("/org/freedesktop/DBus", "org.freedesktop.DBus", "org.freedesktop.DBus")
+    with open_dbus_connection(address) as connection:
+        reply = connection.send_and_get_reply(new_method_call(bus, method, "s", (name,)))
+    return reply.body[0]
+
+
+@pytest.fixture(scope="session")
+def desktop_home(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
+    """Throw-away HOME and XDG folders: every service and child of the stack writes here."""
+    root = tmp_path_factory.mktemp("desktop")
+    home = root / "home"
+    folders = {
+        "XDG_CONFIG_HOME": home / ".config",
+        "XDG_CACHE_HOME": home / ".cache",
+        "XDG_DATA_HOME": home / ".local" / "share",
+        "XDG_STATE_HOME": home / ".local" / "state",
+        "XDG_RUNTIME_DIR": root / "run",
+    }
+    for folder in folders.values():
+        folder.mkdir(parents=True)
+    folders["XDG_RUNTIME_DIR"].chmod(0o700)
+    overrides = {"HOME": str(home)} | {key: str(path) for key, path in folders.items()}
+    return Sandbox(home=home, overrides=overrides)
+
+
+@pytest.fixture(scope="session")
+def session_bus(desktop_home: Sandbox) -> Iterator[Service]:
+    """A private ``dbus-daemon --session``; overrides hold DBUS_SESSION_BUS_ADDRESS.
+
+    The daemon runs in the throw-away HOME without DISPLAY: anything it activates on demand
+    (gnome-keyring, dunst) stays in the sandbox and can never open a prompt that blocks.
+    """
+    require_tools("dbus-daemon")
+    log = desktop_home.home.parent / "dbus-daemon.log"
+    with log.open("wb") as errors:
+        process = subprocess.Popen(
+            ["dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=1"],
+            env=child_env(desktop_home.overrides),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+        )
+    try:
+        assert process.stdout is not None
+        readable, _, _ = select.select([process.stdout], [], [], STARTUP_TIMEOUT)
+        address = process.stdout.readline().decode().strip() if readable else ""
+        if not address:
+            pytest.fail(f"dbus-daemon printed no address\n{log.read_text(errors='replace')}")
+        yield Service(overrides={"DBUS_SESSION_BUS_ADDRESS": address}, pid=process.pid)
+    finally:
+        _stop(process)
+
+
+@pytest.fixture(scope="session")
+def secret_service(desktop_home: Sandbox, session_bus: Service) -> Iterator[SecretService]:
+    """gnome-keyring, unlocked from stdin before its first use, on the private bus.
+
+    Overrides hold the bus address and the throw-away HOME/XDG_*; use ``keyring_env`` to
+    point this process's ``keyring`` at it.
+    """
+    require_tools("gnome-keyring-daemon")
+    overrides = {**desktop_home.overrides, **session_bus.overrides}
+    address = session_bus.overrides["DBUS_SESSION_BUS_ADDRESS"]
+    started = subprocess.run(
+        ["gnome-keyring-daemon", "--unlock", "--components=secrets", "--daemonize"],
+        env=child_env(overrides),
+        input=KEYRING_PASSWORD.encode(),
+        capture_output=True,
+        timeout=STARTUP_TIMEOUT,
+        check=False,
+    )
+    if started.returncode != 0:
+        pytest.fail(f"gnome-keyring-daemon failed: {started.stderr.decode(errors='replace')}")
+    _wait_for(
+        "gnome-keyring on the private bus",
+        lambda: bool(_bus_query(address, "NameHasOwner", "org.freedesktop.secrets")),
+    )
+    pid = int(_bus_query(address, "GetConnectionUnixProcessID", "org.freedesktop.secrets"))
+    try:
+        yield SecretService(overrides=overrides, pid=pid, home=desktop_home.home)
+    finally:
+        _stop_pid(pid)
+
+
+@pytest.fixture
+def keyring_env(secret_service: SecretService, monkeypatch: pytest.MonkeyPatch) -> SecretService:
+    """Point this process and its ``keyring`` at the throw-away Secret Service for one test.
+
+    The environment and keyring's global backend are restored afterwards.
+    """
+    import keyring.core
+    from keyring.backends import SecretService as secret_service_backend
+
+    for key, value in secret_service.overrides.items():
+        monkeypatch.setenv(key, value)
+    for key in _INHERITED_AWAY:
+        if key not in secret_service.overrides:
+            monkeypatch.delenv(key, raising=False)
+    # keyring caches its backend in this module global; setattr puts back exactly what was there.
+    monkeypatch.setattr(keyring.core, "_keyring_backend", secret_service_backend.Keyring())
+    return secret_service
+
+
+@pytest.fixture(scope="session")
+def x_display(desktop_home: Sandbox) -> Iterator[Service]:
+    """Xvfb at 1280x800x24 on a free display it picks itself; overrides hold DISPLAY."""
+    require_tools("Xvfb")
+    log = desktop_home.home.parent / "xvfb.log"
+    read_end, write_end = os.pipe()
+    with log.open("wb") as errors:
+        process = subprocess.Popen(
+            [
+                "Xvfb",
+                "-displayfd",
+                str(write_end),
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ],
+            env=child_env(desktop_home.overrides),
+            stdin=subprocess.DEVNULL,
+            stdout=errors,
+            stderr=errors,
+            pass_fds=(write_end,),
+        )
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end, "rb") as display_pipe:
+            readable, _, _ = select.select([display_pipe], [], [], STARTUP_TIMEOUT)
+            number = display_pipe.readline().decode().strip() if readable else ""
+        if not number.isdigit():
+            pytest.fail(f"Xvfb reported no display\n{log.read_text(errors='replace')}")
+        yield Service(overrides={"DISPLAY": f":{number}"}, pid=process.pid)
+    finally:
+        _stop(process)
+
+
+@pytest.fixture(scope="session")
+def tray_host(desktop_home: Sandbox, x_display: Service) -> Iterator[Service]:
+    """trayer, an XEmbed system tray, docked at the top right of the Xvfb screen."""
+    require_tools("trayer", "xdotool")
+    env = child_env({**desktop_home.overrides, **x_display.overrides})
+    log = desktop_home.home.parent / "trayer.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                "trayer",
+                *("--edge", "top", "--align", "right", "--widthtype", "request"),
+                *("--height", "40", "--SetDockType", "true", "--transparent", "false"),
+            ],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
+        )
+    try:
+        _wait_for(
+            "trayer's panel window",
+            lambda: _succeeds(["xdotool", "search", "--name", "^panel$"], env),
+            log,
+        )
+        yield Service(overrides=dict(x_display.overrides), pid=process.pid)
+    finally:
+        _stop(process)
+
+
+@pytest.fixture(scope="session")
+def notification_daemon(
+    desktop_home: Sandbox, session_bus: Service, x_display: Service
+) -> Iterator[Service]:
+    """dunst on the Xvfb display and the private bus; ``dunstctl count displayed`` counts."""
+    require_tools("dunst", "dunstctl")
+    overrides = {**desktop_home.overrides, **session_bus.overrides, **x_display.overrides}
+    env = child_env(overrides)
+    log = desktop_home.home.parent / "dunst.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            ["dunst"], env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=output
+        )
+    try:
+        _wait_for("dunst", lambda: _succeeds(["dunstctl", "is-paused"], env), log)
+        yield Service(overrides=overrides, pid=process.pid)
+    finally:
+        _stop(process)
+
+
+@pytest.fixture(scope="session")
+def desktop(
+    desktop_home: Sandbox,
+    session_bus: Service,
+    secret_service: SecretService,
+    x_display: Service,
+    tray_host: Service,
+    notification_daemon: Service,
+) -> Desktop:
+    """Everything at once, for running the app as a child process on a real desktop."""
+    overrides = {
+        **desktop_home.overrides,
+        **session_bus.overrides,
+        **x_display.overrides,
+        "QT_QPA_PLATFORM": "xcb",
+    }
+    return Desktop(
+        overrides=overrides,
+        display=x_display.overrides["DISPLAY"],
+        bus_address=session_bus.overrides["DBUS_SESSION_BUS_ADDRESS"],
+        home=desktop_home.home,
+    )

@@ -332,9 +332,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_ping(args: argparse.Namespace) -> int:
     from tray_app.session import LIFETIME
 
+    client = _client(args)
     session_id = _stored_session(_store())
     started = time.time()
-    _client(args).ping(session_id)
+    client.ping(session_id)
     _remember_expiry(started + LIFETIME)
     print(f"OK: session {mask_id(session_id)} alive for 15:00")
     return EXIT_OK
@@ -348,9 +349,10 @@ def cmd_session_id(args: argparse.Namespace) -> int:
 def cmd_balance(args: argparse.Namespace) -> int:
     from tray_app.session import LIFETIME
 
+    client = _client(args)
     session_id = _stored_session(_store())
     started = time.time()
-    credit = _client(args).balance(session_id)
+    credit = client.balance(session_id)
     _remember_expiry(started + LIFETIME)
     print(f"credit: {credit:g}")
     return EXIT_OK

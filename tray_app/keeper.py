@@ -104,6 +104,7 @@ class Keeper(QObject):
     event = Signal(object)
     request_sent = Signal(object)
     request_done = Signal(object, object)
+    started = Signal(bool)
 
     def __init__(
         self,
@@ -126,6 +127,8 @@ class Keeper(QObject):
         self._base_url = base_url
         self._client: ApiClient | None = None
         self._pending_credentials: Credentials | None = None
+        self.account: tuple[str, str] | None = None
+        """The api_id and user last known to work, to prefill a sign-in form without the keyring."""
         self._plan = KeepAlivePlan(interval=interval, lifetime=lifetime)
         self._last = self._plan.snapshot()
         self._tick_ms = int(tick_seconds * 1000)
@@ -156,8 +159,8 @@ class Keeper(QObject):
     def start(self) -> None:
         """Load what the keyring holds (on the worker) and begin."""
 
-        def load() -> tuple[bool, str | None]:
-            return self._store.load() is not None, self._store.load_session_id()
+        def load() -> tuple[Credentials | None, str | None]:
+            return self._store.load(), self._store.load_session_id()
 
         self._runner.submit(load, self._loaded)
 
@@ -186,8 +189,9 @@ class Keeper(QObject):
     def fetch_balance(self) -> None:
         self._follow(self._plan.want_balance(self._clock.wall()))
 
-    def woke_up(self) -> None:
+    def woke_up(self, reason: str = "woke up") -> None:
         """The machine resumed or the network came back: ping within a few seconds."""
+        log.info("%s: checking the session", reason)
         self._follow(self._plan.woke_up(self._clock.wall()))
 
     def stop(self) -> None:
@@ -203,15 +207,19 @@ class Keeper(QObject):
     def _loaded(self, result: object) -> None:
         if isinstance(result, Exception):
             log.warning("could not read the keyring: %s", result)
-            result = (False, None)
+            result = (None, None)
         assert isinstance(result, tuple)
-        has_credentials, stored_id = result
+        credentials, stored_id = result
+        has_credentials = credentials is not None
+        if credentials is not None:
+            self.account = (credentials.api_id, credentials.user)
         if stored_id:
             SECRET_FILTER.add_secret(stored_id)
         now = self._clock.wall()
         self._follow(
             self._plan.start(now, has_credentials=has_credentials, stored_session_id=stored_id)
         )
+        self.started.emit(has_credentials)
 
     def _follow(self, outcome: Outcome) -> None:
         self._publish()
@@ -266,7 +274,9 @@ class Keeper(QObject):
             return
         settled = not isinstance(result, ApiError) or not result.retryable
         if request.command is Command.AUTH and settled:
-            self._pending_credentials = None
+            offered, self._pending_credentials = self._pending_credentials, None
+            if offered is not None and not isinstance(result, ApiError):
+                self.account = (offered.api_id, offered.user)
         if isinstance(result, Exception) and not isinstance(result, ApiError):
             log.error("unexpected failure during %s: %r", request.command.value, result)
             result = ApiError(

@@ -1,0 +1,212 @@
+"""Settings that are not secret, in QSettings (native on every platform), typed and validated.
+
+A stored value that is missing, of the wrong type, out of range or hand-edited into garbage
+reads as its default: the app must start whatever is in the file. Each bad key is logged once
+per run, not on every read. Setters are strict and raise ValueError, so a bug or a bad dialog
+input is caught where it happens instead of being written to disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Callable
+from typing import Generic, TypeVar
+from urllib.parse import urlsplit
+
+from PySide6.QtCore import QSettings
+
+from tray_app.api import DEFAULT_BASE_URL, is_loopback_host
+from tray_app.redact import mask_text
+
+ORGANIZATION = "clickatell-session-tray"
+APPLICATION = "clickatell-session-tray"
+ICON_THEMES = ("auto", "light", "dark")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_INTEGER = re.compile(r"[+-]?\d+")
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+# (settings file, key) already reported as invalid in this run.
+_reported: set[tuple[str, str]] = set()
+
+
+def _strict_int(name: str, low: int, high: int) -> Callable[[object], int]:
+    def check(value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+        return value
+
+    return check
+
+
+def _stored_int(raw: object) -> object:
+    """Stored ints come back as strings from ini files and as ints from native stores."""
+    if isinstance(raw, str) and _INTEGER.fullmatch(raw.strip()):
+        return int(raw)
+    return raw
+
+
+def _strict_bool(name: str) -> Callable[[object], bool]:
+    def check(value: object) -> bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be true or false, got {value!r}")
+        return value
+
+    return check
+
+
+def _stored_bool(raw: object) -> object:
+    if isinstance(raw, str):
+        word = raw.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+    return raw
+
+
+def _strict_choice(name: str, choices: tuple[str, ...]) -> Callable[[object], str]:
+    """Case does not matter; the value is kept in the case of ``choices``."""
+    by_folded = {choice.casefold(): choice for choice in choices}
+
+    def check(value: object) -> str:
+        if isinstance(value, str) and value.strip().casefold() in by_folded:
+            return by_folded[value.strip().casefold()]
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+    return check
+
+
+def _check_epoch(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+        raise ValueError(f"session_expires_at must be None or seconds since 1970, got {value!r}")
+    return float(value)
+
+
+def _stored_epoch(raw: object) -> object:
+    if isinstance(raw, str):
+        try:
+            return float(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def _check_base_url(value: object) -> str:
+    """https anywhere; plain http only on this machine (the simulator), where nothing can sniff.
+
+    Messages never echo the URL: a hand-edited one may hold a password.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"base_url must be text, got a {type(value).__name__}")
+    try:
+        parts = urlsplit(value.strip())
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        raise ValueError("base_url is not a valid URL") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http") or not host:
+        raise ValueError("base_url must look like https://api.clickatell.com")
+    if scheme == "http" and not is_loopback_host(host):
+        raise ValueError(
+            "base_url must use https:// (plain http:// is allowed only for a loopback host "
+            "such as 127.0.0.1 or localhost)"
+        )
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("base_url must not contain a user name or password")
+    if parts.query or parts.fragment:
+        raise ValueError("base_url must not have a query (?…) or fragment (#…)")
+    return value.strip().rstrip("/")
+
+
+class _Setting(Generic[T]):
+    """One typed key: reads fall back to the default, writes are validated."""
+
+    def __init__(
+        self,
+        default: T,
+        check: Callable[[object], T],
+        from_stored: Callable[[object], object] = lambda raw: raw,
+    ) -> None:
+        self._default = default
+        self._check = check
+        self._from_stored = from_stored
+        self._key = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._key = name
+
+    def __get__(self, settings: Settings, owner: type | None = None) -> T:
+        raw = settings._qsettings.value(self._key)
+        if raw is None:
+            return self._default
+        try:
+            return self._check(self._from_stored(raw))
+        except ValueError as exc:
+            settings._report(self._key, str(exc), self._default)
+            return self._default
+
+    def __set__(self, settings: Settings, value: T) -> None:
+        settings._store(self._key, self._check(value))
+
+
+class Settings:
+    """Typed, validated view of the app's QSettings; never raises on what it finds stored."""
+
+    base_url = _Setting(DEFAULT_BASE_URL, _check_base_url)
+    ping_interval_minutes = _Setting(10, _strict_int("ping_interval_minutes", 1, 14), _stored_int)
+    notifications = _Setting(True, _strict_bool("notifications"), _stored_bool)
+    # 0 means never: the copied session ID stays on the clipboard.
+    clipboard_clear_seconds = _Setting(
+        0, _strict_int("clipboard_clear_seconds", 0, 3600), _stored_int
+    )
+    start_at_login = _Setting(False, _strict_bool("start_at_login"), _stored_bool)
+    icon_theme = _Setting("auto", _strict_choice("icon_theme", ICON_THEMES))
+    log_level = _Setting("INFO", _strict_choice("log_level", LOG_LEVELS))
+    # When the stored session ID dies (wall-clock epoch), so ``status`` can tell without a ping.
+    # Not a secret, and kept apart from the keyring entry so reading it never prompts.
+    session_expires_at = _Setting(None, _check_epoch, _stored_epoch)
+
+    def __init__(self, qsettings: QSettings | None = None) -> None:
+        self._qsettings = (
+            qsettings if qsettings is not None else QSettings(ORGANIZATION, APPLICATION)
+        )
+
+    @property
+    def file_name(self) -> str:
+        """Where the settings live, for the log and the settings dialog."""
+        return self._qsettings.fileName()
+
+    def _store(self, key: str, value: object) -> None:
+        if value is None:
+            self._qsettings.remove(key)
+        else:
+            self._qsettings.setValue(key, value)
+        self._qsettings.sync()
+        if self._qsettings.status() != QSettings.Status.NoError:
+            log.warning(
+                "Could not write %s (%s); the change holds for this run only",
+                self.file_name,
+                self._qsettings.status().name,
+            )
+
+    def _report(self, key: str, reason: str, default: object) -> None:
+        if (self.file_name, key) in _reported:
+            return
+        _reported.add((self.file_name, key))
+        log.warning(
+            "Ignoring the stored value of %s in %s: %s; using the default %r",
+            key,
+            self.file_name,
+            mask_text(reason),
+            default,
+        )
