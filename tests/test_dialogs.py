@@ -364,18 +364,17 @@ def test_an_empty_url_asks_for_one(qtbot: QtBot, settings_path: Path) -> None:
     assert not ok_button(dialog).isEnabled()
 
 
-def test_a_value_settings_refuses_writes_nothing_at_all(qtbot: QtBot, settings_path: Path) -> None:
-    """validate_base_url lets a user name through, Settings does not: nothing is half-written."""
+def test_a_url_with_a_password_is_refused_before_anything_is_written(
+    qtbot: QtBot, settings_path: Path
+) -> None:
     dialog = settings_dialog(qtbot, settings_at(settings_path))
     child(dialog, QSpinBox, "ping_interval_minutes").setValue(2)
     child(dialog, QLineEdit, "base_url").setText("https://me:pw@api.example.com")
-    assert ok_button(dialog).isEnabled()
-    with qtbot.assertNotEmitted(dialog.applied):
-        ok_button(dialog).click()
-    assert dialog.isVisible()
     error = child(dialog, QLabel, "base_url_error")
     assert error.isVisible()
     assert "user name or password" in error.text()
+    assert "pw" not in error.text()
+    assert not ok_button(dialog).isEnabled()
     assert not settings_path.exists()
     assert settings_at(settings_path).ping_interval_minutes == 10
 

@@ -95,8 +95,8 @@ def test_accepted_base_urls(ini: Path, url: str) -> None:
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("http://api.clickatell.com", "plain http:// is allowed only for a loopback host"),
-        ("http://192.168.1.10:8080", "plain http:// is allowed only for a loopback host"),
+        ("http://api.clickatell.com", "plain http:// is only allowed for a server on this machine"),
+        ("http://192.168.1.10:8080", "plain http:// is only allowed for a server on this machine"),
         ("ftp://api.clickatell.com", "must look like https://"),
         ("api.clickatell.com", "must look like https://"),
         ("https://", "must look like https://"),

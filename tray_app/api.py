@@ -196,18 +196,29 @@ def is_loopback_host(host: str | None) -> bool:
 
 
 def validate_base_url(url: str) -> str:
-    """Normalise a base URL, refusing plain HTTP anywhere but on this machine."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {url!r}")
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+    """Normalise a base URL, refusing plain HTTP anywhere but on this machine.
+
+    Messages never echo the URL: a hand-edited one may hold a password.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        raise ValueError("the base URL is not a valid URL") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http") or not host:
+        raise ValueError("the base URL must look like https://api.clickatell.com")
+    if scheme == "http" and not is_loopback_host(host):
         raise ValueError(
             "plain http:// is only allowed for a server on this machine "
             "(localhost or 127.0.0.1); use https://"
         )
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("the base URL must not contain a user name or password")
     if parts.query or parts.fragment:
-        raise ValueError("the base URL must not carry a query or a fragment")
-    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+        raise ValueError("the base URL must not have a query (?…) or fragment (#…)")
+    return f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
 def looks_like_session_id(value: str) -> bool:

@@ -13,11 +13,10 @@ import math
 import re
 from collections.abc import Callable
 from typing import Generic, TypeVar
-from urllib.parse import urlsplit
 
 from PySide6.QtCore import QSettings
 
-from tray_app.api import DEFAULT_BASE_URL, is_loopback_host
+from tray_app.api import DEFAULT_BASE_URL, validate_base_url
 from tray_app.redact import mask_text
 
 ORGANIZATION = "clickatell-session-tray"
@@ -101,31 +100,9 @@ def _stored_epoch(raw: object) -> object:
 
 
 def _check_base_url(value: object) -> str:
-    """https anywhere; plain http only on this machine (the simulator), where nothing can sniff.
-
-    Messages never echo the URL: a hand-edited one may hold a password.
-    """
     if not isinstance(value, str):
         raise ValueError(f"base_url must be text, got a {type(value).__name__}")
-    try:
-        parts = urlsplit(value.strip())
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
-    except ValueError:
-        raise ValueError("base_url is not a valid URL") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("https", "http") or not host:
-        raise ValueError("base_url must look like https://api.clickatell.com")
-    if scheme == "http" and not is_loopback_host(host):
-        raise ValueError(
-            "base_url must use https:// (plain http:// is allowed only for a loopback host "
-            "such as 127.0.0.1 or localhost)"
-        )
-    if parts.username is not None or parts.password is not None:
-        raise ValueError("base_url must not contain a user name or password")
-    if parts.query or parts.fragment:
-        raise ValueError("base_url must not have a query (?…) or fragment (#…)")
-    return value.strip().rstrip("/")
+    return validate_base_url(value)
 
 
 class _Setting(Generic[T]):

@@ -1,0 +1,348 @@
+"""The composition root of the tray app: wires keeper, tray, dialogs and services together.
+
+Decisions taken here:
+
+* One instance per user: a second launch asks the first to open its status
+  window or menu and exits 0.
+* No system tray at start (the panel may come up after the app at login):
+  wait up to ``TRAY_WAIT_SECONDS`` while saying so on stderr, then open a
+  small status window that explains why and names the GNOME AppIndicator
+  extension. The app keeps watching, and the icon appears if a tray shows up
+  later; the app never runs invisible.
+* Without ``--hidden`` (which the autostart entry passes), a first run with
+  no stored credentials opens the sign-in dialog once the keyring was read.
+* ``--demo`` runs the bundled simulator in-process on a free loopback port,
+  keeps the demo credentials in memory and its settings in a throw-away file,
+  and so never touches the keyring or the user's settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import shiboken6
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer
+from PySide6.QtGui import QHideEvent, QIcon, QShowEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QPushButton,
+    QSystemTrayIcon,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tray_app import APP_ID, APP_NAME, __version__, autostart
+from tray_app.clipboard import SecretClipboard
+from tray_app.credentials import Credentials, CredentialStore
+from tray_app.dialogs import SettingsDialog, SignInDialog
+from tray_app.keeper import Keeper
+from tray_app.notify import Notifier
+from tray_app.settings import Settings
+from tray_app.single_instance import SingleInstance
+from tray_app.state import State
+from tray_app.tray import TrayView, status_lines
+from tray_app.wakeups import WakeupWatcher
+
+if TYPE_CHECKING:
+    from tray_app.simulator import Simulator
+
+log = logging.getLogger(__name__)
+
+TRAY_WAIT_SECONDS = 20.0
+TRAY_POLL_MS = 1000
+NO_TRAY_TEXT = (
+    "No system tray is available, so the session's status is shown in this window.\n\n"
+    "On GNOME, install and enable the “AppIndicator and KStatusNotifierItem Support” "
+    "extension (package gnome-shell-extension-appindicator), then start the app again. "
+    "The keep-alive runs either way."
+)
+
+
+@dataclass
+class Services:
+    """What the tray app is made of; built once, torn down in reverse."""
+
+    app: QApplication
+    settings: Settings
+    store: CredentialStore
+    keeper: Keeper
+    view: TrayView
+    notifier: Notifier
+    clipboard: SecretClipboard
+    simulator: Simulator | None = None
+    keep: list[QObject] = field(default_factory=list)
+
+
+class NoTrayWindow(QWidget):
+    """A small window standing in for the tray when there is none."""
+
+    def __init__(self, keeper: Keeper, view: TrayView) -> None:
+        super().__init__()
+        self.setWindowTitle(APP_NAME)
+        self._keeper = keeper
+        layout = QVBoxLayout(self)
+        explanation = QLabel(NO_TRAY_TEXT)
+        explanation.setWordWrap(True)
+        self.status = QLabel()
+        layout.addWidget(explanation)
+        layout.addWidget(self.status)
+        for text, action in (
+            ("Copy session ID", view.copy_session_id),
+            ("Ping now", keeper.ping_now),
+            ("Sign in…", view.sign_in_requested.emit),
+            ("Quit", view.quit_requested.emit),
+        ):
+            button = QPushButton(text)
+            button.clicked.connect(action)
+            layout.addWidget(button)
+        keeper.snapshot_changed.connect(self.refresh)
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000)
+        self._timer.timeout.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self, _snapshot: object = None) -> None:
+        self.status.setText("\n".join(status_lines(self._keeper.snapshot, time.time())))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self._timer.start()
+        super().showEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self._timer.stop()
+        super().hideEvent(event)
+
+
+def run(*, demo: bool, base_url: str | None, verbose: bool, hidden: bool = False) -> int:
+    """Start the tray app and run its event loop; returns the exit code."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName(APP_ID)
+    app.setQuitOnLastWindowClosed(False)
+    instance = SingleInstance()
+    if not instance.claim():
+        delivered = instance.send("show")
+        print(
+            f"{APP_NAME} is already running"
+            + ("; asked it to show itself." if delivered else ", but it did not answer."),
+            file=sys.stderr,
+        )
+        return 0
+    services = _build(app, demo=demo, base_url=base_url, verbose=verbose)
+    instance.command_received.connect(lambda _command: _show_status(services))
+    from tray_app.cli import quit_on_signals
+
+    services.keep.extend([instance, quit_on_signals(app)])
+    _show_tray_when_available(services)
+    if not hidden:
+        services.keeper.started.connect(
+            lambda has_credentials: (
+                None if has_credentials else services.view.sign_in_requested.emit()
+            )
+        )
+    services.keeper.start()
+    code = app.exec()
+    _tear_down(services)
+    return code
+
+
+def _build(app: QApplication, *, demo: bool, base_url: str | None, verbose: bool) -> Services:
+    from tray_app.logs import setup_logging
+
+    simulator = None
+    if demo:
+        from tray_app.simulator import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
+
+        simulator = Simulator().start()
+        base_url = simulator.base_url
+        demo_dir = tempfile.mkdtemp(prefix="clickatell-tray-demo-")
+        settings = Settings(
+            QSettings(os.path.join(demo_dir, "demo.ini"), QSettings.Format.IniFormat)
+        )
+        settings.base_url = base_url
+        store = CredentialStore(memory_only=True)
+        store.save(Credentials(DEMO_API_ID, DEMO_USER, DEMO_PASSWORD))
+        print(f"demo: simulator at {base_url}", flush=True)
+    else:
+        settings = Settings()
+        store = CredentialStore()
+        base_url = base_url or settings.base_url
+    try:
+        log_file = setup_logging("DEBUG" if verbose else settings.log_level, console=verbose)
+        log.info("%s %s starting; log at %s", APP_NAME, __version__, log_file)
+    except OSError as exc:
+        print(f"{APP_NAME}: logging to a file is off: {exc}", file=sys.stderr)
+    from tray_app.resources import app_icon_path
+
+    app.setWindowIcon(QIcon(str(app_icon_path())))
+    keeper = Keeper(store, base_url=base_url, interval=settings.ping_interval_minutes * 60.0)
+    notifier = Notifier()
+    notifier.enabled = settings.notifications
+    clipboard = SecretClipboard()
+    clipboard.clear_after = settings.clipboard_clear_seconds
+    view = TrayView(
+        keeper,
+        notifier,
+        clipboard,
+        demo_note=f"Demo — simulator at {base_url}" if demo else None,
+        panel=settings.icon_theme,
+        start_at_login=False if demo else autostart.is_enabled(),
+    )
+    notifier.set_fallback(view.tray.showMessage)
+    services = Services(app, settings, store, keeper, view, notifier, clipboard, simulator)
+    wakeups = WakeupWatcher()
+    wakeups.woke_up.connect(keeper.woke_up)
+    services.keep.append(wakeups)
+    _connect_user_actions(services, demo=demo)
+    return services
+
+
+def _connect_user_actions(services: Services, *, demo: bool) -> None:
+    view, keeper, settings = services.view, services.keeper, services.settings
+    dialogs: dict[str, QWidget] = {}
+
+    def open_sign_in() -> None:
+        api_id, user = keeper.account or ("", "")
+        storage = services.store.problem or "Stored in the system keyring."
+        dialog = SignInDialog(
+            api_id=api_id,
+            user=user,
+            storage_note=storage,
+            demo=demo,
+        )
+
+        def settled(state: object) -> None:
+            if state is State.ACTIVE:
+                dialog.succeeded()
+            elif state in (State.FAILED, State.RETRYING):
+                dialog.show_error(keeper.snapshot.last_error or str(state))
+
+        dialog.submitted.connect(keeper.sign_in)
+        keeper.state_changed.connect(settled)
+        dialog.finished.connect(lambda _code: keeper.state_changed.disconnect(settled))
+        _present(dialogs, "sign-in", dialog)
+
+    def open_settings() -> None:
+        dialog = SettingsDialog(settings)
+        dialog.applied.connect(apply_settings)
+        _present(dialogs, "settings", dialog)
+
+    def apply_settings() -> None:
+        keeper.set_interval(settings.ping_interval_minutes * 60.0)
+        if not demo:
+            keeper.set_base_url(settings.base_url)
+        services.notifier.enabled = settings.notifications
+        services.clipboard.clear_after = settings.clipboard_clear_seconds
+        view.set_panel(settings.icon_theme)
+        set_start_at_login(settings.start_at_login)
+
+    def set_start_at_login(wanted: bool) -> None:
+        try:
+            if wanted:
+                autostart.enable()
+            else:
+                autostart.disable()
+            settings.start_at_login = wanted
+        except autostart.AutostartError as exc:
+            log.warning("start at login: %s", exc)
+            view.tray.showMessage(APP_NAME, str(exc))
+        view.set_start_at_login(autostart.is_enabled())
+
+    view.sign_in_requested.connect(open_sign_in)
+    view.settings_requested.connect(open_settings)
+    view.start_at_login_toggled.connect(set_start_at_login)
+    view.quit_requested.connect(services.app.quit)
+
+
+def _present(open_dialogs: dict[str, QWidget], key: str, dialog: QWidget) -> None:
+    """Show a dialog without blocking the event loop; one of each kind at a time."""
+    previous = open_dialogs.get(key)
+    if previous is not None and shiboken6.isValid(previous) and previous.isVisible():
+        previous.raise_()
+        previous.activateWindow()
+        dialog.deleteLater()
+        return
+    open_dialogs[key] = dialog
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.show()
+    dialog.raise_()
+    dialog.activateWindow()
+
+
+def _show_tray_when_available(services: Services) -> None:
+    """Show the icon now, or once a tray appears; after a while, a window instead of nothing."""
+    view = services.view
+    waited = 0.0
+    window: NoTrayWindow | None = None
+    report = os.environ.get("CLICKATELL_TRAY_REPORT_SHOWN") == "1"
+
+    def try_show() -> None:
+        nonlocal waited, window
+        if QSystemTrayIcon.isSystemTrayAvailable() or _offscreen():
+            poll.stop()
+            view.show()
+            if window is not None:
+                window.close()
+            if report:
+                _report_when_embedded(view)
+            return
+        if waited == 0:
+            print(f"{APP_NAME}: no system tray yet; waiting for one…", file=sys.stderr)
+        waited += TRAY_POLL_MS / 1000
+        if waited >= TRAY_WAIT_SECONDS and window is None:
+            print(f"{APP_NAME}: {NO_TRAY_TEXT.splitlines()[0]}", file=sys.stderr)
+            window = NoTrayWindow(services.keeper, view)
+            services.keep.append(window)
+            window.show()
+
+    poll = QTimer(services.app)
+    poll.setInterval(TRAY_POLL_MS)
+    poll.timeout.connect(try_show)
+    try_show()
+    if not view.tray.isVisible():
+        poll.start()
+
+
+def _report_when_embedded(view: TrayView) -> None:
+    """For the benchmarks: print once when the icon is really on screen."""
+
+    def check() -> None:
+        if _offscreen() or view.tray.geometry().x() > 0:
+            print(f"tray-shown {time.time_ns()}", flush=True)
+            return
+        QTimer.singleShot(1, check)
+
+    check()
+
+
+def _offscreen() -> bool:
+    return QApplication.platformName() == "offscreen"
+
+
+def _show_status(services: Services) -> None:
+    """A second launch asked us to show ourselves: open the menu where the icon is."""
+    view = services.view
+    if view.tray.isVisible():
+        view.menu.popup(view.tray.geometry().center())
+        return
+    for widget in services.keep:
+        if isinstance(widget, NoTrayWindow):
+            widget.show()
+            widget.raise_()
+            widget.activateWindow()
+
+
+def _tear_down(services: Services) -> None:
+    services.keeper.stop()
+    services.view.tray.hide()
+    if services.simulator is not None:
+        services.simulator.stop()

@@ -1,0 +1,212 @@
+"""The tray icon and its menu: a view of the keeper's state, and the user's hands on it.
+
+Nothing here decides anything about the session. The icon is redrawn when the
+state or the shown minute changes (a single-shot timer aimed at the next
+minute boundary), and the menu's status line ticks every second only while the
+menu is open, so an idle tray costs no CPU.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+
+from tray_app import APP_NAME
+from tray_app.clipboard import SecretClipboard
+from tray_app.icons import StatusIconCache
+from tray_app.keeper import Keeper
+from tray_app.notify import Notifier
+from tray_app.redact import mask_id
+from tray_app.session import Event
+from tray_app.state import Snapshot, State, mm_ss
+
+log = logging.getLogger(__name__)
+
+COPY_CONFIRM_MS = 1500
+
+
+def status_lines(snapshot: Snapshot, now: float) -> list[str]:
+    """State, time to expiry, next ping, masked ID and last error, as a person reads them."""
+    lines = [f"Session: {snapshot.state.value}"]
+    if snapshot.expires_at is not None and snapshot.state in (State.ACTIVE, State.RETRYING):
+        lines[0] += f", expires in {mm_ss(snapshot.expires_at - now)}"
+    if snapshot.next_ping_at is not None:
+        verb = "Retry" if snapshot.state is State.RETRYING else "Next ping"
+        lines.append(f"{verb} in {mm_ss(snapshot.next_ping_at - now)}")
+    if snapshot.session_id:
+        lines.append(f"ID {mask_id(snapshot.session_id)}")
+    if snapshot.last_error:
+        lines.append(f"Last error: {snapshot.last_error}")
+    return lines
+
+
+def balance_text(balance: float | None) -> str:
+    return "Balance: —" if balance is None else f"Balance: {balance:g} credits"
+
+
+class TrayView(QObject):
+    """QSystemTrayIcon plus menu, driven only by the keeper's signals."""
+
+    sign_in_requested = Signal()
+    settings_requested = Signal()
+    start_at_login_toggled = Signal(bool)
+    quit_requested = Signal()
+
+    def __init__(
+        self,
+        keeper: Keeper,
+        notifier: Notifier,
+        clipboard: SecretClipboard,
+        *,
+        demo_note: str | None = None,
+        panel: str = "auto",
+        start_at_login: bool = False,
+        clock: Callable[[], float] = time.time,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._keeper = keeper
+        self._notifier = notifier
+        self._clipboard = clipboard
+        self._clock = clock
+        self._panel = panel
+        self._icons = StatusIconCache()
+        self.tray = QSystemTrayIcon(self)
+        self.menu = QMenu()
+        self._build_menu(demo_note, start_at_login)
+        self.tray.setContextMenu(self.menu)
+        self.tray.activated.connect(self._activated)
+        self._minute_timer = QTimer(self)
+        self._minute_timer.setSingleShot(True)
+        self._minute_timer.timeout.connect(self.refresh)
+        self._menu_timer = QTimer(self)
+        self._menu_timer.setInterval(1000)
+        self._menu_timer.timeout.connect(self._refresh_status_line)
+        self.menu.aboutToShow.connect(self._menu_opened)
+        self.menu.aboutToHide.connect(self._menu_timer.stop)
+        keeper.snapshot_changed.connect(self.refresh)
+        keeper.event.connect(self._notify)
+        self.refresh()
+
+    def _build_menu(self, demo_note: str | None, start_at_login: bool) -> None:
+        menu = self.menu
+        if demo_note:
+            menu.addAction(demo_note).setEnabled(False)
+        self.status_action = menu.addAction("")
+        self.status_action.setEnabled(False)
+        self.balance_action = menu.addAction(balance_text(None))
+        self.balance_action.setToolTip("Fetch the balance now (this keeps the session alive too)")
+        self.balance_action.triggered.connect(self._keeper.fetch_balance)
+        menu.addSeparator()
+        self.copy_action = menu.addAction("Copy session ID")
+        self.copy_action.triggered.connect(self.copy_session_id)
+        self.ping_action = menu.addAction("Ping now")
+        self.ping_action.triggered.connect(self._keeper.ping_now)
+        self.sign_action = menu.addAction("Sign in…")
+        self.sign_action.triggered.connect(self._sign_in_or_out)
+        self.pause_action = menu.addAction("Pause keep-alive")
+        self.pause_action.triggered.connect(self._pause_or_resume)
+        menu.addSeparator()
+        self.settings_action = menu.addAction("Settings…")
+        self.settings_action.triggered.connect(self.settings_requested)
+        self.login_action = QAction("Start at login", menu)
+        self.login_action.setCheckable(True)
+        self.login_action.setChecked(start_at_login)
+        self.login_action.toggled.connect(self.start_at_login_toggled)
+        menu.addAction(self.login_action)
+        menu.addSeparator()
+        self.quit_action = menu.addAction("Quit")
+        self.quit_action.triggered.connect(self.quit_requested)
+
+    def show(self) -> None:
+        self.tray.show()
+
+    def set_panel(self, panel: str) -> None:
+        self._panel = panel
+        self.refresh()
+
+    def set_start_at_login(self, checked: bool) -> None:
+        """Reflect the real autostart state without firing the toggle again."""
+        blocked = self.login_action.blockSignals(True)
+        self.login_action.setChecked(checked)
+        self.login_action.blockSignals(blocked)
+
+    def refresh(self, _snapshot: object = None) -> None:
+        """Redraw from the keeper's current snapshot and aim the timer at the next minute change."""
+        snapshot = self._keeper.snapshot
+        now = self._clock()
+        self.tray.setIcon(self._icons.icon(snapshot, now, self._panel))
+        self.tray.setToolTip("\n".join([APP_NAME, *status_lines(snapshot, now)]))
+        self._refresh_status_line()
+        self._refresh_actions(snapshot)
+        self._aim_minute_timer(snapshot, now)
+
+    def copy_session_id(self) -> None:
+        session_id = self._keeper.snapshot.session_id
+        if not session_id:
+            self.tray.showMessage(APP_NAME, "No session to copy yet.", msecs=COPY_CONFIRM_MS)
+            return
+        self._clipboard.copy(session_id)
+        self.tray.showMessage(
+            "Session ID copied", mask_id(session_id), QSystemTrayIcon.MessageIcon.NoIcon,
+            COPY_CONFIRM_MS,
+        )
+
+    def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason is QSystemTrayIcon.ActivationReason.Trigger:
+            self.copy_session_id()
+
+    def _menu_opened(self) -> None:
+        self._refresh_status_line()
+        self._menu_timer.start()
+
+    def _refresh_status_line(self) -> None:
+        snapshot = self._keeper.snapshot
+        lines = status_lines(snapshot, self._clock())
+        self.status_action.setText(" · ".join(lines[:2]))
+        self.status_action.setToolTip("\n".join(lines))
+        self.balance_action.setText(balance_text(snapshot.balance))
+
+    def _refresh_actions(self, snapshot: Snapshot) -> None:
+        has_session = snapshot.session_id is not None
+        signed_in = snapshot.state not in (State.SIGNED_OUT, State.FAILED, State.EXPIRED)
+        self.copy_action.setEnabled(has_session)
+        self.ping_action.setEnabled(snapshot.state in (State.ACTIVE, State.RETRYING))
+        self.balance_action.setEnabled(has_session)
+        self.sign_action.setText("Sign out" if signed_in else "Sign in…")
+        paused = snapshot.state is State.PAUSED
+        self.pause_action.setText("Resume keep-alive" if paused else "Pause keep-alive")
+        self.pause_action.setEnabled(signed_in)
+
+    def _aim_minute_timer(self, snapshot: Snapshot, now: float) -> None:
+        """Wake when the icon's minute changes; the amber threshold is one such minute."""
+        self._minute_timer.stop()
+        if snapshot.expires_at is None or snapshot.state not in (State.ACTIVE, State.RETRYING):
+            return
+        left = snapshot.expires_at - now
+        if left <= 0:
+            return
+        next_change = left - (math.ceil(left / 60) - 1) * 60
+        self._minute_timer.start(max(50, int(next_change * 1000) + 50))
+
+    def _sign_in_or_out(self) -> None:
+        if self.sign_action.text() == "Sign out":
+            self._keeper.sign_out()
+        else:
+            self.sign_in_requested.emit()
+
+    def _pause_or_resume(self) -> None:
+        if self._keeper.snapshot.state is State.PAUSED:
+            self._keeper.resume()
+        else:
+            self._keeper.pause()
+
+    def _notify(self, event: Event) -> None:
+        snapshot = self._keeper.snapshot
+        self._notifier.handle(event, session_id=snapshot.session_id, error=snapshot.last_error)
