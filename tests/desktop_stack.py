@@ -33,6 +33,7 @@ KEYRING_PASSWORD = "desktop-stack-test-keyring"
 # The Debian package that brings each tool, for the message that says what to install.
 PACKAGES = {
     "dbus-daemon": "dbus",
+    "dbus-monitor": "dbus-bin",
     "gnome-keyring-daemon": "gnome-keyring",
     "secret-tool": "libsecret-tools",
     "Xvfb": "xvfb",

@@ -117,6 +117,8 @@ def test_bare_ok_from_auth_is_not_a_session() -> None:
             None,
             "This prefix is not currently supported",
         ),
+        ("ERR: " + "0" * 5000 + "3, Session ID expired", 3, "Session ID expired"),
+        ("ERR: " + "9" * 5000 + ", Huge", None, "Huge"),
     ],
 )
 def test_err_lines_in_every_shape(body: str, code: int | None, description: str | None) -> None:

@@ -85,7 +85,8 @@ def test_a_day_with_a_fifth_of_requests_failing_needs_one_auth(
     assert Event.EXPIRED not in heard.events
     assert Event.ID_CHANGED not in heard.events
     assert heard.events.count(Event.BACK_ONLINE) == sum(
-        1 for before, after in zip(heard.states, heard.states[1:], strict=False)
+        1
+        for before, after in zip(heard.states, heard.states[1:], strict=False)
         if (before, after) == (State.RETRYING, State.ACTIVE)
     )
     assert keeper.snapshot.state in (State.ACTIVE, State.RETRYING)
@@ -194,9 +195,7 @@ def test_no_stored_credentials_after_expiry_reports_expired(
 
 
 @pytest.mark.slow
-def test_event_loop_answers_while_a_request_hangs(
-    qtbot: object, store: CredentialStore
-) -> None:
+def test_event_loop_answers_while_a_request_hangs(qtbot: object, store: CredentialStore) -> None:
     with Simulator() as server:
         store.save(DEMO)
         keeper = Keeper(store, base_url=server.base_url)

@@ -37,6 +37,7 @@ _OK_LINE = re.compile(r"^OK\b\s*:?\s*(\S*)", re.IGNORECASE)
 _ERR_LINE = re.compile(r"^ERR\b\s*:?\s*(\d+)?\s*,?\s*(.*)$", re.IGNORECASE)
 _CREDIT_LINE = re.compile(r"^Credits?\s*:\s*([-+]?\d+(?:\.\d+)?)\s*$", re.IGNORECASE)
 _RAW_KEPT = 200
+_MAX_CODE_DIGITS = 6
 
 
 class Command(StrEnum):
@@ -136,7 +137,8 @@ def _error_from_line(command: Command, line: str, body: str) -> ApiError | None:
     if match is None:
         return None
     digits, description = match.groups()
-    code = int(digits) if digits is not None else None
+    significant = (digits or "").lstrip("0") or "0"
+    code = int(significant) if digits is not None and len(significant) <= _MAX_CODE_DIGITS else None
     return ApiError(
         classify(code, command),
         description.strip() or "no description given",

@@ -77,6 +77,7 @@ class Services:
     notifier: Notifier
     clipboard: SecretClipboard
     simulator: Simulator | None = None
+    demo_dir: tempfile.TemporaryDirectory[str] | None = None
     keep: list[QObject] = field(default_factory=list)
 
 
@@ -138,7 +139,7 @@ def run(*, demo: bool, base_url: str | None, verbose: bool, hidden: bool = False
         )
         return 0
     services = _build(app, demo=demo, base_url=base_url, verbose=verbose)
-    instance.command_received.connect(lambda _command: _show_status(services))
+    instance.command_received.connect(lambda command: _obey(services, command))
     from tray_app.cli import quit_on_signals
 
     services.keep.extend([instance, quit_on_signals(app)])
@@ -159,15 +160,15 @@ def _build(app: QApplication, *, demo: bool, base_url: str | None, verbose: bool
     from tray_app.logs import setup_logging
 
     simulator = None
+    demo_dir = None
     if demo:
         from tray_app.simulator import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
 
         simulator = Simulator().start()
         base_url = simulator.base_url
-        demo_dir = tempfile.mkdtemp(prefix="clickatell-tray-demo-")
-        settings = Settings(
-            QSettings(os.path.join(demo_dir, "demo.ini"), QSettings.Format.IniFormat)
-        )
+        demo_dir = tempfile.TemporaryDirectory(prefix="clickatell-tray-demo-")
+        demo_ini = os.path.join(demo_dir.name, "demo.ini")
+        settings = Settings(QSettings(demo_ini, QSettings.Format.IniFormat))
         settings.base_url = base_url
         store = CredentialStore(memory_only=True)
         store.save(Credentials(DEMO_API_ID, DEMO_USER, DEMO_PASSWORD))
@@ -198,7 +199,9 @@ def _build(app: QApplication, *, demo: bool, base_url: str | None, verbose: bool
         start_at_login=False if demo else autostart.is_enabled(),
     )
     notifier.set_fallback(view.tray.showMessage)
-    services = Services(app, settings, store, keeper, view, notifier, clipboard, simulator)
+    services = Services(
+        app, settings, store, keeper, view, notifier, clipboard, simulator, demo_dir
+    )
     wakeups = WakeupWatcher()
     wakeups.woke_up.connect(keeper.woke_up)
     services.keep.append(wakeups)
@@ -328,6 +331,14 @@ def _offscreen() -> bool:
     return QApplication.platformName() == "offscreen"
 
 
+def _obey(services: Services, command: str) -> None:
+    """A second launch sent a command: ``quit``, or (the default) show ourselves."""
+    if command == "quit":
+        services.app.quit()
+    else:
+        _show_status(services)
+
+
 def _show_status(services: Services) -> None:
     """A second launch asked us to show ourselves: open the menu where the icon is."""
     view = services.view
@@ -343,6 +354,9 @@ def _show_status(services: Services) -> None:
 
 def _tear_down(services: Services) -> None:
     services.keeper.stop()
+    services.notifier.close()
     services.view.tray.hide()
     if services.simulator is not None:
         services.simulator.stop()
+    if services.demo_dir is not None:
+        services.demo_dir.cleanup()

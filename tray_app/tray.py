@@ -77,6 +77,7 @@ class TrayView(QObject):
         self._clock = clock
         self._panel = panel
         self._icons = StatusIconCache()
+        self._balance_asked_for: str | None = None
         self.tray = QSystemTrayIcon(self)
         self.menu = QMenu()
         self._build_menu(demo_note, start_at_login)
@@ -146,6 +147,13 @@ class TrayView(QObject):
         self._refresh_status_line()
         self._refresh_actions(snapshot)
         self._aim_minute_timer(snapshot, now)
+        self._fetch_balance_once_per_session(snapshot)
+
+    def _fetch_balance_once_per_session(self, snapshot: Snapshot) -> None:
+        """Show the credit soon after each sign-in; later only when the user asks."""
+        if snapshot.state is State.ACTIVE and snapshot.session_id != self._balance_asked_for:
+            self._balance_asked_for = snapshot.session_id
+            QTimer.singleShot(0, self._keeper.fetch_balance)
 
     def copy_session_id(self) -> None:
         session_id = self._keeper.snapshot.session_id
@@ -154,7 +162,9 @@ class TrayView(QObject):
             return
         self._clipboard.copy(session_id)
         self.tray.showMessage(
-            "Session ID copied", mask_id(session_id), QSystemTrayIcon.MessageIcon.NoIcon,
+            "Session ID copied",
+            mask_id(session_id),
+            QSystemTrayIcon.MessageIcon.NoIcon,
             COPY_CONFIRM_MS,
         )
 

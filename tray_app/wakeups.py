@@ -1,0 +1,67 @@
+"""Signals that the session should be checked at once: the machine woke up, or the network is back.
+
+Both are best effort. logind's ``PrepareForSleep`` needs a system bus, and
+QNetworkInformation needs a platform backend; where either is missing the
+keeper's wall-clock gap check still notices a suspend on its next tick.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import SLOT, QObject, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+LOGIND = ("org.freedesktop.login1", "/org/freedesktop/login1", "org.freedesktop.login1.Manager")
+
+
+class WakeupWatcher(QObject):
+    """Emits ``woke_up`` after a resume from sleep and when the network becomes reachable."""
+
+    woke_up = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._online: bool | None = None
+        self.sources: list[str] = []
+        self._watch_logind()
+        self._watch_network()
+
+    @Slot(bool)
+    def prepare_for_sleep(self, going_to_sleep: bool) -> None:
+        if not going_to_sleep:
+            self.woke_up.emit("resumed from sleep")
+
+    def reachability_changed(self, online: bool) -> None:
+        was_online, self._online = self._online, online
+        if online and was_online is False:
+            self.woke_up.emit("network is back")
+
+    def _watch_logind(self) -> None:
+        try:
+            from PySide6.QtDBus import QDBusConnection
+        except ImportError:
+            return
+        bus = QDBusConnection.systemBus()
+        if not bus.isConnected():
+            log.debug("no system bus: suspend is noticed by the clock check alone")
+            return
+        service, path, interface = LOGIND
+        slot = SLOT("prepare_for_sleep(bool)")
+        if bus.connect(service, path, interface, "PrepareForSleep", self, slot):
+            self.sources.append("logind")
+
+    def _watch_network(self) -> None:
+        from PySide6.QtNetwork import QNetworkInformation
+
+        if not QNetworkInformation.loadDefaultBackend():
+            log.debug("no network information backend on this platform")
+            return
+        info = QNetworkInformation.instance()
+        reachable = QNetworkInformation.Reachability.Online
+        self._online = info.reachability() == reachable
+        info.reachabilityChanged.connect(
+            lambda value: self.reachability_changed(value == reachable)
+        )
+        self.sources.append(f"network ({info.backendName()})")
