@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from desktop_stack import Desktop
+from desktop_stack import Desktop, require_tools
+from processes import DemoRun, running_demo, wait_until
 from PySide6.QtGui import QColor, QImage
 
 from tray_app.icons import AMBER, GREEN
@@ -31,22 +29,6 @@ SCREENSHOT_DIR = Path(_SCREENSHOTS) if _SCREENSHOTS else None
 """Where to keep the screenshots (the README's picture comes from one); else the test's HOME."""
 
 
-@dataclass
-class RunningApp:
-    process: subprocess.Popen[str]
-    base_url: str
-    lines: list[str]
-
-
-def wait_for(what: str, condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
-
-
 def run(command: list[str], env: dict[str, str], timeout: float = 10) -> str:
     return subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=timeout, check=True
@@ -54,40 +36,12 @@ def run(command: list[str], env: dict[str, str], timeout: float = 10) -> str:
 
 
 @pytest.fixture
-def demo_app(desktop: Desktop) -> Iterator[RunningApp]:
-    require = ("xdotool", "xclip", "import", "dunstctl")
-    missing = [tool for tool in require if shutil.which(tool) is None]
-    if missing:
-        from desktop_stack import require_tools
-
-        require_tools(*missing)
-    env = {**desktop.env, "CLICKATELL_TRAY_REPORT_SHOWN": "1"}
+def demo_app(desktop: Desktop, tmp_path: Path) -> Iterator[DemoRun]:
+    require_tools("xdotool", "xclip", "import", "dunstctl")
+    env = desktop.env
     run(["dunstctl", "close-all"], env)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tray_app", "--demo"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: list[str] = []
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line.strip())
-
-    threading.Thread(target=read, daemon=True).start()
-    wait_for("the tray icon to be embedded", lambda: any(x.startswith("tray-shown") for x in lines))
-    url_line = next(x for x in lines if x.startswith("demo: simulator at "))
-    app = RunningApp(process, url_line.removeprefix("demo: simulator at "), lines)
-    try:
-        yield app
-    finally:
-        process.terminate()
-        _out, err = process.communicate(timeout=15)
-        assert process.returncode == 0, err
-        assert "Traceback" not in err, err
+    with running_demo([sys.executable, "-m", "tray_app"], env, tmp_path) as demo:
+        yield demo
 
 
 def panel_geometry(env: dict[str, str]) -> tuple[int, int, int, int]:
@@ -126,9 +80,10 @@ def colour_pixels(
     return found
 
 
-def clipboard(env: dict[str, str]) -> str:
+def clipboard(env: dict[str, str], *target: str) -> str:
+    """The clipboard as another X client reads it (``TARGETS`` lists the formats offered)."""
     return subprocess.run(
-        ["xclip", "-o", "-selection", "clipboard"],
+        ["xclip", "-o", "-selection", "clipboard", *(("-t", *target) if target else ())],
         env=env,
         capture_output=True,
         text=True,
@@ -143,11 +98,11 @@ def dunst_total(env: dict[str, str]) -> int:
     return sum(int(number) for number in re.findall(r":\s*(\d+)", output))
 
 
-def test_demo_tray_copy_expiry_and_one_notification(desktop: Desktop, demo_app: RunningApp) -> None:
+def test_demo_tray_copy_expiry_and_one_notification(desktop: Desktop, demo_app: DemoRun) -> None:
     env = desktop.env
     notified_before = dunst_total(env)
     panel = panel_geometry(env)
-    wait_for(
+    wait_until(
         "a green icon in the panel",
         lambda: len(colour_pixels(screenshot(env, "tray-active"), panel, GREEN)) > 20,
     )
@@ -156,20 +111,12 @@ def test_demo_tray_copy_expiry_and_one_notification(desktop: Desktop, demo_app: 
     icon_y = sum(y for _, y in green) // len(green)
 
     run(["xdotool", "mousemove", str(icon_x), str(icon_y), "click", "1"], env)
-    wait_for("the session ID on the clipboard", lambda: len(clipboard(env).strip()) == 32)
+    wait_until("the session ID on the clipboard", lambda: len(clipboard(env).strip()) == 32)
     first_id = clipboard(env).strip()
     assert re.fullmatch(r"[0-9a-f]{32}", first_id)
     ping = requests.post(f"{demo_app.base_url}/http/ping", data={"session_id": first_id}, timeout=5)
     assert ping.text.startswith("OK"), "the copied ID is not the live session"
-    targets = subprocess.run(
-        ["xclip", "-o", "-selection", "clipboard", "-t", "TARGETS"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=5,
-        check=False,
-    ).stdout
-    assert "x-kde-passwordManagerHint" in targets
+    assert "x-kde-passwordManagerHint" in clipboard(env, "TARGETS")
     assert dunst_total(env) == notified_before
 
     requests.post(f"{demo_app.base_url}/sim/expire", timeout=5)
@@ -178,20 +125,20 @@ def test_demo_tray_copy_expiry_and_one_notification(desktop: Desktop, demo_app: 
     time.sleep(0.5)
     screenshot(env, "tray-menu")
     run(["xdotool", "key", "Down", "Down", "Down", "Return"], env)
-    wait_for(
+    wait_until(
         "the icon to turn amber while the server fails",
         lambda: len(colour_pixels(screenshot(env, "tray-retrying"), panel, AMBER)) > 20,
     )
     requests.post(f"{demo_app.base_url}/sim/faults", data={"fault_rate": "0"}, timeout=15)
-    wait_for("one notification", lambda: dunst_total(env) > notified_before, timeout=30)
+    wait_until("one notification", lambda: dunst_total(env) > notified_before, timeout=30)
     time.sleep(1.0)
     assert dunst_total(env) == notified_before + 1
-    wait_for(
+    wait_until(
         "the icon to turn green again",
         lambda: len(colour_pixels(screenshot(env, "tray-renewed"), panel, GREEN)) > 20,
     )
     run(["xdotool", "mousemove", str(icon_x), str(icon_y), "click", "1"], env)
-    wait_for(
+    wait_until(
         "the new ID on the clipboard",
         lambda: len(clipboard(env).strip()) == 32 and clipboard(env).strip() != first_id,
     )

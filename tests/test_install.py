@@ -14,26 +14,21 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import queue
 import shutil
-import signal
 import subprocess
 import sys
-import threading
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 import pytest
+from processes import running_demo
 
 import tray_app
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-SHOWN_TIMEOUT = 30.0
 # What a developer's shell may carry that would point the child at other code or a desktop.
 _DROPPED = (
     "PYTHONPATH",
@@ -64,48 +59,6 @@ _NOT_COPIED = shutil.ignore_patterns(
 )
 
 
-class LineReader:
-    """Reads a child's output on a thread, so a test can wait for a line with a timeout."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        self.lines: list[str] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
-        self._thread.start()
-
-    def _pump(self, stream: IO[str]) -> None:
-        for line in stream:
-            self._queue.put(line.rstrip("\n"))
-        self._queue.put(None)
-
-    def wait_for(self, prefix: str, timeout: float) -> str:
-        """The first line starting with ``prefix``; fails on timeout or end of output."""
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self._queue.get(timeout=left)
-            except queue.Empty:
-                break
-            if line is None:
-                pytest.fail(f"output ended before {prefix!r}; got {self.lines}")
-            self.lines.append(line)
-            if line.startswith(prefix):
-                return line
-        pytest.fail(f"no {prefix!r} line within {timeout:g} s; got {self.lines}")
-
-    def rest(self, timeout: float = 5.0) -> str:
-        """Everything read so far plus the remainder, once the stream has closed."""
-        self._thread.join(timeout)
-        while True:
-            try:
-                line = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if line is not None:
-                self.lines.append(line)
-        return "\n".join(self.lines)
-
-
 def sandbox_env(root: Path, **extra: str) -> dict[str, str]:
     """This environment minus anything pointing elsewhere; HOME, XDG_* and TMPDIR under root."""
     env = {key: value for key, value in os.environ.items() if key not in _DROPPED}
@@ -133,35 +86,6 @@ def dependency_dir() -> Path:
     assert spec is not None
     assert spec.origin is not None
     return Path(spec.origin).resolve().parent.parent
-
-
-def run_demo_until_shown(command: list[str], env: dict[str, str], cwd: Path) -> tuple[str, str]:
-    """Start the demo tray, wait for its icon, SIGTERM it; returns the simulator line, stderr."""
-    process = subprocess.Popen(
-        [*command, "--demo"],
-        env={**env, "CLICKATELL_TRAY_REPORT_SHOWN": "1"},
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    assert process.stderr is not None
-    out, err = LineReader(process.stdout), LineReader(process.stderr)
-    try:
-        simulator_line = out.wait_for("demo: simulator at ", SHOWN_TIMEOUT)
-        out.wait_for("tray-shown ", SHOWN_TIMEOUT)
-        process.send_signal(signal.SIGTERM)
-        code = process.wait(timeout=15)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    stderr = err.rest()
-    assert code == 0, f"exit {code}\nstdout:\n{out.rest()}\nstderr:\n{stderr}"
-    assert "Traceback" not in stderr, stderr
-    return simulator_line, stderr
 
 
 @pytest.fixture(scope="module")
@@ -280,5 +204,5 @@ def test_installed_demo_shows_the_tray_and_quits_on_sigterm(
     installed: Path, tmp_path: Path
 ) -> None:
     env = sandbox_env(tmp_path)
-    line, _ = run_demo_until_shown([str(installed / "bin" / "clickatell-tray")], env, tmp_path)
-    assert line.startswith("demo: simulator at http://127.0.0.1:")
+    with running_demo([str(installed / "bin" / "clickatell-tray")], env, tmp_path) as demo:
+        assert demo.base_url.startswith("http://127.0.0.1:")

@@ -26,17 +26,17 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
 from desktop_stack import SecretService
-from test_install import LineReader, sandbox_env
+from processes import running_demo, stop, wait_until
+from test_install import sandbox_env
 
 from tray_app.redact import mask_id
 from tray_app.simulator import Account, Simulator
@@ -47,7 +47,6 @@ CLI = [sys.executable, "-m", "tray_app"]
 API_ID = "3001"
 USER = "alice"
 PASSWORD = "S3cr3t-Pa55-xyz"
-WAIT = 30.0
 LOG_FILE = Path("clickatell-session-tray", "log", "clickatell-tray.log")
 _HEX32 = re.compile(rb"(?<![0-9A-Fa-f])[0-9A-Fa-f]{32}(?![0-9A-Fa-f])")
 _MASKED = re.compile(r"[0-9a-f]{4}…[0-9a-f]{4}")
@@ -86,25 +85,6 @@ def hex_ids(files: Iterable[Path]) -> list[str]:
         for match in sorted({m for text in texts for m in _HEX32.findall(text)}):
             found.append(f"{path}: {match.decode()}")
     return found
-
-
-def wait_until(what: str, condition: Callable[[], bool], timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} did not happen within {timeout:g} s")
-        time.sleep(0.05)
-
-
-def stop(process: subprocess.Popen[str]) -> int:
-    """SIGTERM, as a session manager would; kill only if it does not go."""
-    process.send_signal(signal.SIGTERM)
-    try:
-        return process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        raise
 
 
 @pytest.fixture
@@ -210,35 +190,17 @@ def test_cli_with_keyring_leaves_no_password_or_session_id_on_disk(
 
 
 def test_demo_at_debug_level_writes_no_session_id(tmp_path: Path) -> None:
-    env = sandbox_env(tmp_path, CLICKATELL_TRAY_REPORT_SHOWN="1")
-    process = subprocess.Popen(
-        [*CLI, "--demo", "-v"],
-        env=env,
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    assert process.stderr is not None
-    out, err = LineReader(process.stdout), LineReader(process.stderr)
-    try:
-        url = out.wait_for("demo: simulator at ", WAIT).removeprefix("demo: simulator at ")
-        out.wait_for("tray-shown ", WAIT)
+    env = sandbox_env(tmp_path)
+    with running_demo([*CLI, "-v"], env, tmp_path) as demo:
 
         def stats() -> dict[str, dict[str, int]]:
-            with urllib.request.urlopen(f"{url}/sim/stats", timeout=5) as answer:
+            with urllib.request.urlopen(f"{demo.base_url}/sim/stats", timeout=5) as answer:
                 return json.load(answer)
 
         wait_until("the demo's sign-in", lambda: stats().get("auth", {}).get("ok", 0) >= 1)
         time.sleep(2)  # let the first answers be logged and any follow-up request go out
         final = stats()
-    finally:
-        code = stop(process)
-    stderr = err.rest()
-    assert code == 0, stderr
-    assert "Traceback" not in stderr, stderr
+    output = demo.out.rest() + demo.err.rest()
 
     files = files_under([tmp_path / "home", tmp_path / "run", tmp_path / "tmp"])
     print("simulator stats:", final)
@@ -247,4 +209,4 @@ def test_demo_at_debug_level_writes_no_session_id(tmp_path: Path) -> None:
     assert log_file in files
     assert _MASKED.search(log_file.read_text(encoding="utf-8")), "the log names no session"
     assert hex_ids(files) == []
-    assert not _HEX32.findall((out.rest() + stderr).encode())
+    assert not _HEX32.findall(output.encode())

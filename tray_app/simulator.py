@@ -38,7 +38,6 @@ replaced by a masked debug log).
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import logging
 import math
@@ -55,6 +54,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tray_app.api import is_loopback_host
 from tray_app.clock import Clock, SystemClock
 from tray_app.redact import mask_text
 
@@ -119,15 +119,6 @@ class _Fault:
     seconds: float = 0.0
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _error(code: str) -> tuple[str, str]:
     return f"ERR {code}", f"ERR: {code}, {_ERRORS[code]}"
 
@@ -165,7 +156,7 @@ class Simulator:
         on_request: Callable[[Record], None] | None = None,
         allow_remote: bool = False,
     ) -> None:
-        if not allow_remote and not _is_loopback(host):
+        if not allow_remote and not is_loopback_host(host):
             raise ValueError(
                 f"refusing to listen on {host!r}: the simulator is a test tool and serves "
                 "loopback only unless allow_remote=True"

@@ -1,0 +1,118 @@
+"""Running the app as a child process: reading its output and starting ``--demo`` the same way.
+
+Shared by the install, no-secrets-on-disk and real-desktop tests, which all watch a
+demo tray from outside, as a person or a session manager would.
+"""
+
+from __future__ import annotations
+
+import queue
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+SHOWN_TIMEOUT = 30.0
+SIMULATOR_LINE = "demo: simulator at "
+
+
+class LineReader:
+    """Reads a child's output on a thread, so a test can wait for a line with a timeout."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, stream: IO[str]) -> None:
+        for line in stream:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def wait_for(self, prefix: str, timeout: float) -> str:
+        """The first line starting with ``prefix``; fails on timeout or end of output."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._queue.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                pytest.fail(f"output ended before {prefix!r}; got {self.lines}")
+            self.lines.append(line)
+            if line.startswith(prefix):
+                return line
+        pytest.fail(f"no {prefix!r} line within {timeout:g} s; got {self.lines}")
+
+    def rest(self, timeout: float = 5.0) -> str:
+        """Everything read so far plus the remainder, once the stream has closed."""
+        self._thread.join(timeout)
+        while True:
+            try:
+                line = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if line is not None:
+                self.lines.append(line)
+        return "\n".join(self.lines)
+
+
+def wait_until(what: str, condition: Callable[[], bool], timeout: float = SHOWN_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen within {timeout:g} s")
+        time.sleep(0.05)
+
+
+def stop(process: subprocess.Popen[str]) -> int:
+    """SIGTERM, as a session manager would; kill only if it does not go."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise
+
+
+@dataclass
+class DemoRun:
+    process: subprocess.Popen[str]
+    out: LineReader
+    err: LineReader
+    base_url: str
+
+
+@contextmanager
+def running_demo(command: list[str], env: dict[str, str], cwd: Path) -> Iterator[DemoRun]:
+    """``command --demo`` until its icon is shown; on leaving, SIGTERM and a clean exit 0."""
+    process = subprocess.Popen(
+        [*command, "--demo"],
+        env={**env, "CLICKATELL_TRAY_REPORT_SHOWN": "1"},
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    out, err = LineReader(process.stdout), LineReader(process.stderr)
+    try:
+        base_url = out.wait_for(SIMULATOR_LINE, SHOWN_TIMEOUT).removeprefix(SIMULATOR_LINE)
+        out.wait_for("tray-shown ", SHOWN_TIMEOUT)
+        yield DemoRun(process, out, err, base_url)
+    finally:
+        code = stop(process) if process.poll() is None else process.returncode
+    stderr = err.rest()
+    assert code == 0, f"exit {code}\nstdout:\n{out.rest()}\nstderr:\n{stderr}"
+    assert "Traceback" not in stderr, stderr
