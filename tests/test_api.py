@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs
 
 import pytest
@@ -21,6 +22,8 @@ from tray_app.api import (
     parse_session_answer,
     validate_base_url,
 )
+from tray_app.clock import FakeClock
+from tray_app.simulator import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
 
 BASE = "https://api.example.test"
 SID = "f6b9af2a2c9e5b18ee2d257e3def5d66"
@@ -317,3 +320,31 @@ def test_redirects_are_not_followed() -> None:
         ApiClient(BASE).ping(SID)
     assert caught.value.category is ErrorCategory.TRANSIENT
     assert len(responses.calls) == 1
+
+
+def test_round_trip_against_the_simulator(clock: FakeClock) -> None:
+    with Simulator(clock=clock, lifetime=900) as server:
+        client = ApiClient(server.base_url)
+        session_id = client.auth(DEMO_API_ID, DEMO_USER, DEMO_PASSWORD)
+        assert re.fullmatch(r"[0-9a-f]{32}", session_id)
+        clock.advance(899)
+        assert client.ping(session_id) == session_id
+        assert client.balance(session_id) == 42.5
+        clock.advance(901)
+        with pytest.raises(ApiError) as gone:
+            client.ping(session_id)
+        assert (gone.value.code, gone.value.category) == (3, ErrorCategory.SESSION_GONE)
+        with pytest.raises(ApiError) as rejected:
+            client.auth(DEMO_API_ID, DEMO_USER, "wrong")
+        assert (rejected.value.code, rejected.value.category) == (
+            1,
+            ErrorCategory.CREDENTIALS_REJECTED,
+        )
+        client.close()
+
+
+def test_bare_ok_ping_from_the_simulator_keeps_the_id(clock: FakeClock) -> None:
+    with Simulator(clock=clock, bare_ping_ok=True) as server:
+        client = ApiClient(server.base_url)
+        session_id = client.auth(DEMO_API_ID, DEMO_USER, DEMO_PASSWORD)
+        assert client.ping(session_id) == session_id

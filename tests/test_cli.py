@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from desktop_stack import SecretService
@@ -280,3 +282,26 @@ def test_keepalive_black_box_with_a_simulator_restart(secret_service: SecretServ
 def test_module_runs_as_python_m() -> None:
     result = subprocess.run([*CLI, "--version"], capture_output=True, text=True, check=True)
     assert result.stdout.startswith("clickatell-tray ")
+
+
+@pytest.mark.parametrize(
+    ("interval", "base_url", "words"),
+    [
+        ("30s", "https://api.clickatell.com", "only allowed against a loopback server"),
+        ("15m", "http://127.0.0.1:9", "under the 15-minute session lifetime"),
+    ],
+)
+def test_keepalive_refuses_intervals_that_would_harm(
+    interval: str, base_url: str, words: str, tmp_path: Path
+) -> None:
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+    result = subprocess.run(
+        [*CLI, "keepalive", "--interval", interval, "--base-url", base_url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert words in result.stderr

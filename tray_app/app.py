@@ -23,6 +23,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -57,6 +58,7 @@ log = logging.getLogger(__name__)
 
 TRAY_WAIT_SECONDS = 20.0
 TRAY_POLL_MS = 1000
+SLOW_POLL_MS = 10_000
 NO_TRAY_TEXT = (
     "No system tray is available, so the session's status is shown in this window.\n\n"
     "On GNOME, install and enable the “AppIndicator and KStatusNotifierItem Support” "
@@ -281,8 +283,20 @@ def _present(open_dialogs: dict[str, QWidget], key: str, dialog: QWidget) -> Non
     dialog.activateWindow()
 
 
-def _show_tray_when_available(services: Services) -> None:
-    """Show the icon now, or once a tray appears; after a while, a window instead of nothing."""
+def _show_tray_when_available(
+    services: Services,
+    *,
+    tray_available: Callable[[], bool] | None = None,
+    wait_seconds: float = TRAY_WAIT_SECONDS,
+    poll_ms: int = TRAY_POLL_MS,
+    slow_poll_ms: int = SLOW_POLL_MS,
+) -> None:
+    """Show the icon now, or once a tray appears; after a while, a window instead of nothing.
+
+    Once the window is up, the check slows to every ``slow_poll_ms``: a panel that
+    comes much later still gets the icon, at no noticeable cost.
+    """
+    available = tray_available or _tray_available
     view = services.view
     waited = 0.0
     window: NoTrayWindow | None = None
@@ -290,7 +304,7 @@ def _show_tray_when_available(services: Services) -> None:
 
     def try_show() -> None:
         nonlocal waited, window
-        if QSystemTrayIcon.isSystemTrayAvailable() or _offscreen():
+        if available():
             poll.stop()
             view.show()
             if window is not None:
@@ -300,15 +314,16 @@ def _show_tray_when_available(services: Services) -> None:
             return
         if waited == 0:
             print(f"{APP_NAME}: no system tray yet; waiting for one…", file=sys.stderr)
-        waited += TRAY_POLL_MS / 1000
-        if waited >= TRAY_WAIT_SECONDS and window is None:
+        waited += poll.interval() / 1000
+        if waited >= wait_seconds and window is None:
             print(f"{APP_NAME}: {NO_TRAY_TEXT.splitlines()[0]}", file=sys.stderr)
             window = NoTrayWindow(services.keeper, view)
             services.keep.append(window)
             window.show()
+            poll.setInterval(slow_poll_ms)
 
     poll = QTimer(services.app)
-    poll.setInterval(TRAY_POLL_MS)
+    poll.setInterval(poll_ms)
     poll.timeout.connect(try_show)
     try_show()
     if not view.tray.isVisible():
@@ -325,6 +340,11 @@ def _report_when_embedded(view: TrayView) -> None:
         QTimer.singleShot(1, check)
 
     check()
+
+
+def _tray_available() -> bool:
+    """Offscreen (tests, benchmarks) has no tray but can still build and show the icon."""
+    return QSystemTrayIcon.isSystemTrayAvailable() or _offscreen()
 
 
 def _offscreen() -> bool:

@@ -368,7 +368,9 @@ def cmd_keepalive(args: argparse.Namespace) -> int:
     settings = Settings()
     interval = args.interval or settings.ping_interval_minutes * 60.0
     if interval < 60 and not _is_loopback_url(base_url):
-        raise CliError("intervals under 1 minute are only allowed against a loopback server", 2)
+        raise CliError(
+            "intervals under 1 minute are only allowed against a loopback server", EXIT_USAGE
+        )
     if interval >= 15 * 60:
         raise CliError("the interval must be under the 15-minute session lifetime", EXIT_USAGE)
     app = QCoreApplication.instance() or QCoreApplication([])
