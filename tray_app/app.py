@@ -3,7 +3,8 @@
 Decisions taken here:
 
 * One instance per user: a second launch asks the first to open its status
-  window or menu and exits 0.
+  window or menu and exits 0. The demo has an instance of its own, so it can
+  run beside the real app.
 * No system tray at start (the panel may come up after the app at login):
   wait up to ``TRAY_WAIT_SECONDS`` while saying so on stderr, then open a
   small status window that explains why and names the GNOME AppIndicator
@@ -46,9 +47,10 @@ from tray_app.dialogs import SettingsDialog, SignInDialog
 from tray_app.keeper import Keeper
 from tray_app.notify import Notifier
 from tray_app.settings import Settings
-from tray_app.single_instance import SingleInstance
+from tray_app.single_instance import SingleInstance, default_name
 from tray_app.state import State
 from tray_app.tray import TrayView, status_lines
+from tray_app.unix_signals import quit_on_signals
 from tray_app.wakeups import WakeupWatcher
 
 if TYPE_CHECKING:
@@ -131,7 +133,7 @@ def run(*, demo: bool, base_url: str | None, verbose: bool, hidden: bool = False
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(APP_ID)
     app.setQuitOnLastWindowClosed(False)
-    instance = SingleInstance()
+    instance = SingleInstance(default_name("demo" if demo else ""))
     if not instance.claim():
         delivered = instance.send("show")
         print(
@@ -142,16 +144,15 @@ def run(*, demo: bool, base_url: str | None, verbose: bool, hidden: bool = False
         return 0
     services = _build(app, demo=demo, base_url=base_url, verbose=verbose)
     instance.command_received.connect(lambda command: _obey(services, command))
-    from tray_app.cli import quit_on_signals
-
     services.keep.extend([instance, quit_on_signals(app)])
     _show_tray_when_available(services)
     if not hidden:
-        services.keeper.started.connect(
-            lambda has_credentials: (
-                None if has_credentials else services.view.sign_in_requested.emit()
-            )
-        )
+
+        def ask_first_run_to_sign_in(has_credentials: bool) -> None:
+            if not has_credentials:
+                services.view.sign_in_requested.emit()
+
+        services.keeper.started.connect(ask_first_run_to_sign_in)
     services.keeper.start()
     code = app.exec()
     _tear_down(services)

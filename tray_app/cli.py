@@ -14,7 +14,6 @@ import logging
 import os
 import re
 import signal
-import socket
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -25,8 +24,6 @@ from tray_app.api import DEFAULT_BASE_URL, ApiError, ErrorCategory, is_loopback_
 from tray_app.redact import mask_id
 
 if TYPE_CHECKING:
-    from PySide6.QtCore import QCoreApplication, QSocketNotifier
-
     from tray_app.api import ApiClient
     from tray_app.credentials import CredentialStore
 
@@ -380,6 +377,8 @@ def cmd_keepalive(args: argparse.Namespace) -> int:
     keeper.snapshot_changed.connect(reporter.snapshot)
     keeper.event.connect(reporter.event)
     keeper.snapshot_changed.connect(lambda snap: _remember_expiry(snap.expires_at))
+    from tray_app.unix_signals import quit_on_signals
+
     wakeup = quit_on_signals(app)
     keeper.start()
     print(f"keeping the session alive against {base_url}, ping every {interval:g} s", flush=True)
@@ -454,36 +453,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     finally:
         simulator.stop()
     return EXIT_OK
-
-
-def quit_on_signals(app: QCoreApplication) -> QSocketNotifier:
-    """Let Ctrl-C and SIGTERM end the Qt event loop cleanly, without a polling timer.
-
-    Python runs signal handlers only between bytecodes; while Qt waits in its
-    event loop, a wake-up socket watched by a QSocketNotifier gives it that chance.
-    """
-    from PySide6.QtCore import QSocketNotifier
-
-    reader, writer = socket.socketpair()
-    reader.setblocking(False)
-    writer.setblocking(False)
-    signal.set_wakeup_fd(writer.fileno())
-    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, app)
-
-    def drain() -> None:
-        try:
-            reader.recv(64)
-        except BlockingIOError:
-            return
-
-    def quit_app(_signum: int, _frame: object) -> None:
-        app.quit()
-
-    notifier.activated.connect(drain)
-    notifier.sockets = (reader, writer)  # type: ignore[attr-defined]
-    signal.signal(signal.SIGINT, quit_app)
-    signal.signal(signal.SIGTERM, quit_app)
-    return notifier
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -39,13 +39,18 @@ READ_TIMEOUT_MS = 2000
 PROBE_TIMEOUT_MS = 250
 
 
-def default_name() -> str:
-    """A server name that is this user's alone: APP_ID plus the user, in the runtime dir."""
+def default_name(variant: str = "") -> str:
+    """A server name that is this user's alone: APP_ID plus the user, in the runtime dir.
+
+    A ``variant`` (``"demo"``) gets a name of its own, so a demo can run beside the real app.
+    """
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = str(os.getuid()) if hasattr(os, "getuid") else "user"
     name = f"{APP_ID}-{''.join(c if c.isalnum() or c in '._-' else '_' for c in user)}"
+    if variant:
+        name = f"{name}-{variant}"
     runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
     if runtime_dir and os.path.isdir(runtime_dir):
         return os.path.join(runtime_dir, f"{name}.sock")

@@ -1,0 +1,36 @@
+"""Ctrl-C and SIGTERM for a Qt event loop, shared by the tray and the headless keep-alive."""
+
+from __future__ import annotations
+
+import signal
+import socket
+
+from PySide6.QtCore import QCoreApplication, QSocketNotifier
+
+
+def quit_on_signals(app: QCoreApplication) -> QSocketNotifier:
+    """Let Ctrl-C and SIGTERM end the Qt event loop cleanly, without a polling timer.
+
+    Python runs signal handlers only between bytecodes; while Qt waits in its
+    event loop, a wake-up socket watched by a QSocketNotifier gives it that chance.
+    """
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    signal.set_wakeup_fd(writer.fileno())
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, app)
+
+    def drain() -> None:
+        try:
+            reader.recv(64)
+        except BlockingIOError:
+            return
+
+    def quit_app(_signum: int, _frame: object) -> None:
+        app.quit()
+
+    notifier.activated.connect(drain)
+    notifier.sockets = (reader, writer)  # type: ignore[attr-defined]
+    signal.signal(signal.SIGINT, quit_app)
+    signal.signal(signal.SIGTERM, quit_app)
+    return notifier
