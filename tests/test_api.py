@@ -144,6 +144,8 @@ def test_err_lines_in_every_shape(body: str, code: int | None, description: str 
         ("Welcome to nginx!", 200),
         ("OK: not-a-session-id!", 200),
         ("Credit: 12.5", 200),
+        ("OK: " + "a" * 65, 200),
+        ("OK: \u0661\u0662\u0663", 200),
     ],
 )
 def test_malformed_answers_are_transient_errors(body: str, status: int) -> None:
@@ -173,6 +175,19 @@ def test_unparseable_answer_keeps_the_raw_text_masked() -> None:
 )
 def test_balance_accepts_credit_and_credits(body: str, credit: float) -> None:
     assert parse_balance_answer(body) == credit
+
+
+@pytest.mark.parametrize("body", ["Credit: \u0661.5", "Credit: " + "9" * 400, "Credits: 1e9"])
+def test_balance_refuses_numbers_no_server_sends(body: str) -> None:
+    with pytest.raises(ApiError) as caught:
+        parse_balance_answer(body)
+    assert caught.value.category is ErrorCategory.TRANSIENT
+
+
+def test_non_ascii_digits_are_not_an_error_code() -> None:
+    with pytest.raises(ApiError) as caught:
+        parse_session_answer(Command.PING, "ERR: \u0661\u0662, odd", sent_session_id=SID)
+    assert caught.value.code is None
 
 
 def test_balance_no_credit_error() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 
@@ -11,7 +12,7 @@ from PySide6.QtCore import QElapsedTimer, QTimer
 from tray_app.clock import FakeClock
 from tray_app.credentials import Credentials, CredentialStore
 from tray_app.keeper import Keeper, SyncRunner
-from tray_app.session import Event
+from tray_app.session import BACK_ONLINE_AFTER, Event
 from tray_app.simulator import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
 from tray_app.state import State
 
@@ -33,13 +34,26 @@ def store() -> CredentialStore:
 class Recorder:
     """Collects what the keeper says, as a view would hear it."""
 
-    def __init__(self, keeper: Keeper) -> None:
+    def __init__(self, keeper: Keeper, clock: FakeClock | None = None) -> None:
         self.events: list[Event] = []
         self.ids: list[str | None] = []
         self.states: list[State] = []
+        self.state_times: list[tuple[float, State]] = []
         keeper.event.connect(self.events.append)
         keeper.session_id_changed.connect(self.ids.append)
         keeper.state_changed.connect(self.states.append)
+        if clock is not None:
+            keeper.state_changed.connect(
+                lambda state: self.state_times.append((clock.wall(), state))
+            )
+
+    def outages(self) -> list[float]:
+        """How long each RETRYING spell lasted before the session was ACTIVE again."""
+        return [
+            back - began
+            for (began, before), (back, after) in itertools.pairwise(self.state_times)
+            if (before, after) == (State.RETRYING, State.ACTIVE)
+        ]
 
 
 def make_keeper(simulator: Simulator, store: CredentialStore, clock: FakeClock) -> Keeper:
@@ -74,7 +88,7 @@ def test_a_day_with_a_fifth_of_requests_failing_needs_one_auth(
     qapp: object, simulator: Simulator, store: CredentialStore, clock: FakeClock
 ) -> None:
     keeper = make_keeper(simulator, store, clock)
-    heard = Recorder(keeper)
+    heard = Recorder(keeper, clock)
     keeper.sign_in(DEMO)
     simulator.set_faults(fault_rate=0.2)
     run_for(keeper, clock, 24 * 3600)
@@ -84,11 +98,10 @@ def test_a_day_with_a_fifth_of_requests_failing_needs_one_auth(
     assert simulator.count("ping", "ERR 003") == 0
     assert Event.EXPIRED not in heard.events
     assert Event.ID_CHANGED not in heard.events
-    assert heard.events.count(Event.BACK_ONLINE) == sum(
-        1
-        for before, after in zip(heard.states, heard.states[1:], strict=False)
-        if (before, after) == (State.RETRYING, State.ACTIVE)
-    )
+    outages = heard.outages()
+    long_ones = [seconds for seconds in outages if seconds >= BACK_ONLINE_AFTER]
+    assert len(outages) > len(long_ones) > 0, "the day had no long and short outages to tell apart"
+    assert heard.events.count(Event.BACK_ONLINE) == len(long_ones)
     assert keeper.snapshot.state in (State.ACTIVE, State.RETRYING)
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from tray_app.api import ApiError, Command, ErrorCategory
 from tray_app.session import (
+    BACK_ONLINE_AFTER,
     LAST_TRY_MARGIN,
     RESUME_GRACE,
     Event,
@@ -156,13 +157,25 @@ def test_transient_failures_back_off_and_try_last_before_expiry() -> None:
     assert len(attempts) >= 8
 
 
-def test_retry_success_reports_back_online_once() -> None:
+def test_a_blip_mended_by_the_first_retry_is_not_news() -> None:
     plan = KeepAlivePlan()
     signed_in(plan)
     ping = sent(plan.tick(T0 + 600, 600))
     plan.completed(ping, error(ErrorCategory.TRANSIENT), T0 + 601)
+    assert plan.state is State.RETRYING
     retry = sent(plan.tick(plan.next_due, plan.next_due - T0))
-    assert plan.completed(retry, SID, retry.sent_at).events == [Event.BACK_ONLINE]
+    assert plan.completed(retry, SID, retry.sent_at).events == []
+    assert plan.state is State.ACTIVE
+
+
+def test_back_online_after_an_outage_of_a_minute_once() -> None:
+    plan = KeepAlivePlan()
+    signed_in(plan)
+    request = sent(plan.tick(T0 + 600, 600))
+    while request.sent_at < T0 + 600 + BACK_ONLINE_AFTER:
+        plan.completed(request, error(ErrorCategory.TRANSIENT), request.sent_at)
+        request = sent(plan.tick(plan.next_due, plan.next_due - T0))
+    assert plan.completed(request, SID, request.sent_at).events == [Event.BACK_ONLINE]
     ping = sent(plan.tick(plan.next_due, plan.next_due - T0))
     assert plan.completed(ping, SID, ping.sent_at).events == []
 

@@ -31,11 +31,11 @@ CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 15.0
 USER_AGENT = f"clickatell-session-tray/{__version__}"
 
-_SESSION_TOKEN = re.compile(r"^[0-9A-Za-z]+$")
-_HEX_SESSION_ID = re.compile(r"^[0-9a-fA-F]{32}$")
-_OK_LINE = re.compile(r"^OK\b\s*:?\s*(\S*)", re.IGNORECASE)
-_ERR_LINE = re.compile(r"^ERR\b\s*:?\s*(\d+)?\s*,?\s*(.*)$", re.IGNORECASE)
-_CREDIT_LINE = re.compile(r"^Credits?\s*:\s*([-+]?\d+(?:\.\d+)?)\s*$", re.IGNORECASE)
+_ANSWER = re.ASCII | re.IGNORECASE
+_SESSION_TOKEN = re.compile(r"^[0-9A-Za-z]{1,64}$", re.ASCII)
+_OK_LINE = re.compile(r"^OK\b\s*:?\s*(\S*)", _ANSWER)
+_ERR_LINE = re.compile(r"^ERR\b\s*:?\s*(\d+)?\s*,?\s*(.*)$", _ANSWER)
+_CREDIT_LINE = re.compile(r"^Credits?\s*:\s*([-+]?\d{1,15}(?:\.\d{1,15})?)\s*$", _ANSWER)
 _RAW_KEPT = 200
 _MAX_CODE_DIGITS = 6
 
@@ -221,10 +221,6 @@ def validate_base_url(url: str) -> str:
     if parts.query or parts.fragment:
         raise ValueError("the base URL must not have a query (?…) or fragment (#…)")
     return f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}"
-
-
-def looks_like_session_id(value: str) -> bool:
-    return bool(_HEX_SESSION_ID.match(value))
 
 
 class ApiClient:

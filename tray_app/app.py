@@ -40,10 +40,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tray_app import APP_ID, APP_NAME, __version__, autostart
+from tray_app import APP_ID, APP_NAME, __version__
 from tray_app.clipboard import SecretClipboard
 from tray_app.credentials import Credentials, CredentialStore
-from tray_app.dialogs import SettingsDialog, SignInDialog
 from tray_app.keeper import Keeper
 from tray_app.notify import Notifier
 from tray_app.settings import Settings
@@ -51,7 +50,6 @@ from tray_app.single_instance import SingleInstance, default_name
 from tray_app.state import State
 from tray_app.tray import TrayView, status_lines
 from tray_app.unix_signals import quit_on_signals
-from tray_app.wakeups import WakeupWatcher
 
 if TYPE_CHECKING:
     from tray_app.simulator import Simulator
@@ -199,17 +197,38 @@ def _build(app: QApplication, *, demo: bool, base_url: str | None, verbose: bool
         clipboard,
         demo_note=f"Demo — simulator at {base_url}" if demo else None,
         panel=settings.icon_theme,
-        start_at_login=False if demo else autostart.is_enabled(),
     )
     notifier.set_fallback(view.tray.showMessage)
     services = Services(
         app, settings, store, keeper, view, notifier, clipboard, simulator, demo_dir
     )
-    wakeups = WakeupWatcher()
-    wakeups.woke_up.connect(keeper.woke_up)
-    services.keep.append(wakeups)
     _connect_user_actions(services, demo=demo)
+    QTimer.singleShot(0, lambda: _after_first_paint(services, demo=demo))
     return services
+
+
+def _after_first_paint(services: Services, *, demo: bool) -> None:
+    """What the icon need not wait for: reading the autostart entry, D-Bus and network watchers."""
+    from tray_app.wakeups import WakeupWatcher
+
+    if demo:
+        services.view.login_action.setEnabled(False)
+        services.view.login_action.setToolTip("Not in the demo")
+    else:
+        services.view.set_start_at_login(_autostart_enabled())
+    wakeups = WakeupWatcher()
+    wakeups.woke_up.connect(services.keeper.woke_up)
+    services.keep.append(wakeups)
+
+
+def _autostart_enabled() -> bool:
+    from tray_app import autostart
+
+    try:
+        return autostart.is_enabled()
+    except autostart.AutostartError as exc:
+        log.warning("start at login: %s", exc)
+        return False
 
 
 def _connect_user_actions(services: Services, *, demo: bool) -> None:
@@ -217,6 +236,8 @@ def _connect_user_actions(services: Services, *, demo: bool) -> None:
     dialogs: dict[str, QWidget] = {}
 
     def open_sign_in() -> None:
+        from tray_app.dialogs import SignInDialog
+
         api_id, user = keeper.account or ("", "")
         storage = services.store.problem or "Stored in the system keyring."
         dialog = SignInDialog(
@@ -238,6 +259,8 @@ def _connect_user_actions(services: Services, *, demo: bool) -> None:
         _present(dialogs, "sign-in", dialog)
 
     def open_settings() -> None:
+        from tray_app.dialogs import SettingsDialog
+
         dialog = SettingsDialog(settings)
         dialog.applied.connect(apply_settings)
         _present(dialogs, "settings", dialog)
@@ -252,6 +275,8 @@ def _connect_user_actions(services: Services, *, demo: bool) -> None:
         set_start_at_login(settings.start_at_login)
 
     def set_start_at_login(wanted: bool) -> None:
+        from tray_app import autostart
+
         try:
             if wanted:
                 autostart.enable()
@@ -261,7 +286,7 @@ def _connect_user_actions(services: Services, *, demo: bool) -> None:
         except autostart.AutostartError as exc:
             log.warning("start at login: %s", exc)
             view.tray.showMessage(APP_NAME, str(exc))
-        view.set_start_at_login(autostart.is_enabled())
+        view.set_start_at_login(_autostart_enabled())
 
     view.sign_in_requested.connect(open_sign_in)
     view.settings_requested.connect(open_settings)

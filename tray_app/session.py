@@ -22,6 +22,8 @@ Decisions the design left open, taken here:
 * Rejected credentials stop everything until the user signs in again or asks
   for a retry; the plan never sends a second ``auth`` on its own.
 * ``no credit`` answers still prove the session is alive.
+* "Back online" is news only after an outage of a minute or more; a blip
+  that the 5-second retry mends shows as a moment of amber, not a message.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ MAX_INTERVAL = 14 * 60.0
 RETRY_DELAYS = (5.0, 10.0, 20.0, 40.0, 60.0)
 LAST_TRY_MARGIN = 60.0
 RESUME_GRACE = 5.0
+BACK_ONLINE_AFTER = 60.0
 CLOCK_JUMP_THRESHOLD = 30.0
 
 
@@ -83,6 +86,7 @@ class KeepAlivePlan:
         self.has_credentials = False
         self.in_flight: Request | None = None
         self._failures = 0
+        self._failing_since: float | None = None
         self._want_balance = False
         self._last_tick: tuple[float, float] | None = None
 
@@ -128,6 +132,7 @@ class KeepAlivePlan:
         self.state = State.SIGNING_IN
         self.last_error = None
         self._failures = 0
+        self._failing_since = None
         self.expires_at = None
         return self._due_now(now)
 
@@ -246,7 +251,7 @@ class KeepAlivePlan:
                 events.append(Event.ID_CHANGED)
             elif not request.session_id:
                 events.append(Event.SIGNED_IN)
-        elif self.state is State.RETRYING:
+        elif self._failing_since is not None and now - self._failing_since >= BACK_ONLINE_AFTER:
             events.append(Event.BACK_ONLINE)
         if request.command is Command.BALANCE:
             self._want_balance = False
@@ -254,6 +259,7 @@ class KeepAlivePlan:
         self.state = State.ACTIVE
         self.last_error = None
         self._failures = 0
+        self._failing_since = None
         self.expires_at = request.sent_at + self.lifetime
         self.next_due = request.sent_at + self.interval
         if now < self.next_due:
@@ -286,6 +292,8 @@ class KeepAlivePlan:
     def _retry_later(self, now: float) -> Outcome:
         delay = RETRY_DELAYS[min(self._failures, len(RETRY_DELAYS) - 1)]
         self._failures += 1
+        if self._failing_since is None:
+            self._failing_since = now
         due = now + delay
         if self.expires_at is not None and now < self.expires_at:
             last_chance = self.expires_at - LAST_TRY_MARGIN

@@ -68,6 +68,7 @@ API_COMMANDS = ("auth", "ping", "getbalance")
 FAULT_KINDS = ("503", "garbage", "drop", "hang")
 _RANDOM_FAULTS = ("503", "garbage", "drop")
 _DEFAULT_HANG = 30.0
+_IDLE_POLL = 3600.0
 _MAX_BODY = 64 * 1024
 _TEXT = "text/plain; charset=utf-8"
 _HTML = "text/html; charset=utf-8"
@@ -218,12 +219,29 @@ class Simulator:
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._server.serve_forever,
-                    kwargs={"poll_interval": 0.05},
+                    kwargs={"poll_interval": _IDLE_POLL},
                     name=f"simulator {self.base_url}",
                     daemon=True,
                 )
                 self._thread.start()
         return self
+
+    def _shut_down_now(self, thread: threading.Thread) -> None:
+        """Stop the serving loop without waiting out its idle poll.
+
+        The loop sleeps in ``select`` for up to ``_IDLE_POLL`` seconds (so an idle
+        demo costs no CPU); a connection to our own socket wakes it to see the request.
+        """
+        request = threading.Thread(target=self._server.shutdown, daemon=True)
+        request.start()
+        while thread.is_alive():
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(self._server.server_address[:2], timeout=1.0),
+            ):
+                pass
+            thread.join(0.05)
+        request.join()
 
     def serve_forever(self) -> None:
         """Block until ``stop()``; waits in short slices so Ctrl-C gets through on every OS."""
@@ -242,8 +260,7 @@ class Simulator:
             self._closed = True
         self._stopping.set()
         if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join()
+            self._shut_down_now(self._thread)
         self._server.close_connections()
         self._server.server_close()
         self._stopped.set()

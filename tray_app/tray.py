@@ -66,7 +66,6 @@ class TrayView(QObject):
         *,
         demo_note: str | None = None,
         panel: str = "auto",
-        start_at_login: bool = False,
         clock: Callable[[], float] = time.time,
         parent: QObject | None = None,
     ) -> None:
@@ -80,7 +79,7 @@ class TrayView(QObject):
         self._balance_asked_for: str | None = None
         self.tray = QSystemTrayIcon(self)
         self.menu = QMenu()
-        self._build_menu(demo_note, start_at_login)
+        self._build_menu(demo_note)
         self.tray.setContextMenu(self.menu)
         self.tray.activated.connect(self._activated)
         self._minute_timer = QTimer(self)
@@ -95,7 +94,7 @@ class TrayView(QObject):
         keeper.event.connect(self._notify)
         self.refresh()
 
-    def _build_menu(self, demo_note: str | None, start_at_login: bool) -> None:
+    def _build_menu(self, demo_note: str | None) -> None:
         menu = self.menu
         if demo_note:
             menu.addAction(demo_note).setEnabled(False)
@@ -118,7 +117,6 @@ class TrayView(QObject):
         self.settings_action.triggered.connect(self.settings_requested)
         self.login_action = QAction("Start at login", menu)
         self.login_action.setCheckable(True)
-        self.login_action.setChecked(start_at_login)
         self.login_action.toggled.connect(self.start_at_login_toggled)
         menu.addAction(self.login_action)
         menu.addSeparator()

@@ -1,0 +1,96 @@
+"""The benchmark runs at all (``python -m tests.perf --quick``) and its behaviour figures hold.
+
+Timings are figures, not assertions: only their type and sanity are checked here, never
+their size against a target. What is asserted is behaviour: the requests a kept hour costs,
+no avoidable expiry in the soak, and a parser that never crashes on a random answer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 30
+
+RATIOS = ("startup_ratio", "rss_ratio", "idle_cpu_ratio", "ping_latency_ratio")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@pytest.fixture(scope="module")
+def figures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("perf") / "perf.json"
+    env = {key: value for key, value in os.environ.items() if key != "DISPLAY"}
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.perf", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "| metric" in result.stdout, "no table printed"
+    return json.loads(out.read_text())
+
+
+def test_ratios_are_numbers(figures: dict[str, Any]) -> None:
+    for key in RATIOS:
+        assert _number(figures[key]) and figures[key] >= 0, (key, figures[key])
+    assert figures["ping_latency_ratio"] > 0
+    assert 0.2 < figures["startup_ratio"] < 20
+    assert 0.5 < figures["rss_ratio"] < 10
+
+
+def test_event_loop_delay_is_a_sane_number(figures: dict[str, Any]) -> None:
+    delay = figures["event_loop_max_delay_ms"]
+    assert _number(delay) and 0 <= delay < 10_000
+    assert figures["details"]["event_loop"]["hung_s"] >= 1.5, "the ping did not hang"
+
+
+def test_a_kept_hour_costs_six_pings_and_no_auth(figures: dict[str, Any]) -> None:
+    assert figures["requests_per_kept_hour"] == {"pings": 6, "auths": 0}
+
+
+def test_soak_signs_in_once_and_never_loses_a_session_it_could_keep(
+    figures: dict[str, Any],
+) -> None:
+    soak = figures["soak"]
+    for key in ("auths", "pings", "pings_failed", "expiries", "avoidable_expiries"):
+        assert isinstance(soak[key], int), (key, soak[key])
+    assert isinstance(soak["notifications"], int)
+    assert soak["pings_failed"] > 10, "the injected faults did not bite"
+    assert soak["auths"] == 1
+    assert soak["avoidable_expiries"] == 0
+
+
+def test_memory_growth_is_a_number(figures: dict[str, Any]) -> None:
+    assert _number(figures["rss_growth_7d_kib"])
+    assert abs(figures["rss_growth_7d_kib"]) < 1024 * 1024
+
+
+def test_parser_survives_random_answers(figures: dict[str, Any]) -> None:
+    fuzz = figures["fuzz"]
+    assert isinstance(fuzz["inputs"], int) and fuzz["inputs"] >= 2000
+    assert isinstance(fuzz["crashes"], int)
+    assert fuzz["crashes"] == 0, fuzz["examples"]
+
+
+def test_every_row_has_a_verdict(figures: dict[str, Any]) -> None:
+    assert figures["verdicts"]
+    assert set(figures["verdicts"].values()) <= {"ok", "MISS", "n/a", "info"}
+    assert "n/a" not in figures["verdicts"].values(), figures["notes"]
