@@ -38,7 +38,13 @@ class LineReader:
         self._queue.put(None)
 
     def wait_for(self, prefix: str, timeout: float) -> str:
-        """The first line starting with ``prefix``; fails on timeout or end of output."""
+        """The first line starting with ``prefix``, read already or still to come.
+
+        Fails on timeout or at the end of the output.
+        """
+        for line in self.lines:
+            if line.startswith(prefix):
+                return line
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             try:

@@ -191,6 +191,20 @@ def test_past_the_expiry_the_next_request_is_auth() -> None:
     assert plan.completed(auth, NEW_SID, T0 + 3601).events == [Event.ID_CHANGED]
 
 
+@pytest.mark.parametrize(
+    "result", [SID, ApiError(ErrorCategory.TRANSIENT, "timed out", Command.PING)]
+)
+def test_pausing_while_a_request_is_in_flight_stays_paused(result: object) -> None:
+    plan = KeepAlivePlan()
+    signed_in(plan)
+    ping = sent(plan.ping_now(T0 + 60))
+    plan.pause()
+    plan.completed(ping, result, T0 + 61)
+    assert plan.state is State.PAUSED
+    assert plan.next_due is None
+    assert plan.tick(T0 + 3600, 3600).request is None
+
+
 def test_resume_within_lifetime_pings() -> None:
     plan = KeepAlivePlan()
     signed_in(plan)

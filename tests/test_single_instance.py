@@ -14,6 +14,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -183,13 +184,26 @@ def test_a_socket_file_left_by_a_crash_is_reclaimed(name: str, qtbot: QtBot) -> 
 
 
 def test_the_default_name_is_per_user_and_in_the_runtime_dir(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with tempfile.TemporaryDirectory(dir="/tmp") as short:
+        runtime = Path(short)
+        monkeypatch.setenv("XDG_RUNTIME_DIR", short)
+        monkeypatch.setattr(single_instance.getpass, "getuser", lambda: "alice")
+        assert default_name() == str(runtime / f"{APP_ID}-alice.sock")
+        assert default_name("demo") == str(runtime / f"{APP_ID}-alice-demo.sock")
+        monkeypatch.setattr(single_instance.getpass, "getuser", lambda: "bob")
+        assert default_name() == str(runtime / f"{APP_ID}-bob.sock")
+
+
+def test_a_runtime_dir_too_deep_for_a_socket_path_falls_back_to_a_plain_name(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    deep = tmp_path / ("d" * 80)
+    deep.mkdir()
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(deep))
     monkeypatch.setattr(single_instance.getpass, "getuser", lambda: "alice")
-    assert default_name() == str(tmp_path / f"{APP_ID}-alice.sock")
-    monkeypatch.setattr(single_instance.getpass, "getuser", lambda: "bob")
-    assert default_name() == str(tmp_path / f"{APP_ID}-bob.sock")
+    assert default_name() == f"{APP_ID}-alice"
 
 
 def test_without_a_runtime_dir_the_name_still_carries_the_user(

@@ -41,18 +41,18 @@ from PySide6.QtWidgets import (
 )
 
 from tray_app import APP_ID, APP_NAME, __version__
-from tray_app.clipboard import SecretClipboard
-from tray_app.credentials import Credentials, CredentialStore
-from tray_app.keeper import Keeper
-from tray_app.notify import Notifier
-from tray_app.settings import Settings
 from tray_app.single_instance import SingleInstance, default_name
-from tray_app.state import State
-from tray_app.tray import TrayView, status_lines
+from tray_app.state import Snapshot, State
 from tray_app.unix_signals import quit_on_signals
 
 if TYPE_CHECKING:
+    from tray_app.clipboard import SecretClipboard
+    from tray_app.credentials import CredentialStore
+    from tray_app.keeper import Keeper
+    from tray_app.notify import Notifier
+    from tray_app.settings import Settings
     from tray_app.simulator import Simulator
+    from tray_app.tray import TrayView
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,8 @@ class NoTrayWindow(QWidget):
         self.refresh()
 
     def refresh(self, _snapshot: object = None) -> None:
+        from tray_app.tray import status_lines
+
         self.status.setText("\n".join(status_lines(self._keeper.snapshot, time.time())))
 
     def showEvent(self, event: QShowEvent) -> None:
@@ -124,7 +126,12 @@ class NoTrayWindow(QWidget):
 
 
 def run(*, demo: bool, base_url: str | None, verbose: bool, hidden: bool = False) -> int:
-    """Start the tray app and run its event loop; returns the exit code."""
+    """Start the tray app and run its event loop; returns the exit code.
+
+    The icon goes up first, drawn as "signing in", and everything else is
+    imported and built on the event loop's first turn: the user sees the app
+    start at once, and a slow import never leaves the panel empty.
+    """
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)
@@ -140,25 +147,68 @@ def run(*, demo: bool, base_url: str | None, verbose: bool, hidden: bool = False
             file=sys.stderr,
         )
         return 0
-    services = _build(app, demo=demo, base_url=base_url, verbose=verbose)
-    instance.command_received.connect(lambda command: _obey(services, command))
-    services.keep.extend([instance, quit_on_signals(app)])
-    _show_tray_when_available(services)
-    if not hidden:
+    signal_wakeup = quit_on_signals(app)
+    early_icon = _early_icon()
+    built: list[Services] = []
 
-        def ask_first_run_to_sign_in(has_credentials: bool) -> None:
-            if not has_credentials:
-                services.view.sign_in_requested.emit()
+    def finish_start() -> None:
+        try:
+            services = _build(app, demo=demo, base_url=base_url, verbose=verbose, tray=early_icon)
+        except Exception as exc:
+            log.exception("could not start")
+            print(f"{APP_NAME}: could not start: {exc}", file=sys.stderr)
+            app.exit(1)
+            return
+        built.append(services)
+        instance.command_received.connect(lambda command: _obey(services, command))
+        services.keep.extend([instance, signal_wakeup])
+        _show_tray_when_available(services)
+        if not hidden:
 
-        services.keeper.started.connect(ask_first_run_to_sign_in)
-    services.keeper.start()
+            def ask_first_run_to_sign_in(has_credentials: bool) -> None:
+                if not has_credentials:
+                    services.view.sign_in_requested.emit()
+
+            services.keeper.started.connect(ask_first_run_to_sign_in)
+        services.keeper.start()
+
+    QTimer.singleShot(0, finish_start)
     code = app.exec()
-    _tear_down(services)
+    if built:
+        _tear_down(built[0])
     return code
 
 
-def _build(app: QApplication, *, demo: bool, base_url: str | None, verbose: bool) -> Services:
+def _early_icon() -> QSystemTrayIcon | None:
+    """The tray icon shown before anything else is built, when a tray is there to take it."""
+    if not _tray_available():
+        return None
+    from tray_app.icons import StatusIconCache
+
+    icon = QSystemTrayIcon()
+    icon.setIcon(StatusIconCache().icon(Snapshot(state=State.SIGNING_IN), time.time()))
+    icon.setToolTip(f"{APP_NAME}\nStarting…")
+    icon.show()
+    if os.environ.get("CLICKATELL_TRAY_REPORT_SHOWN") == "1":
+        _report_when_embedded(icon)
+    return icon
+
+
+def _build(
+    app: QApplication,
+    *,
+    demo: bool,
+    base_url: str | None,
+    verbose: bool,
+    tray: QSystemTrayIcon | None = None,
+) -> Services:
+    from tray_app.clipboard import SecretClipboard
+    from tray_app.credentials import Credentials, CredentialStore
+    from tray_app.keeper import Keeper
     from tray_app.logs import setup_logging
+    from tray_app.notify import Notifier
+    from tray_app.settings import Settings
+    from tray_app.tray import TrayView
 
     simulator = None
     demo_dir = None
@@ -197,6 +247,7 @@ def _build(app: QApplication, *, demo: bool, base_url: str | None, verbose: bool
         clipboard,
         demo_note=f"Demo — simulator at {base_url}" if demo else None,
         panel=settings.icon_theme,
+        tray=tray,
     )
     notifier.set_fallback(view.tray.showMessage)
     services = Services(
@@ -336,7 +387,7 @@ def _show_tray_when_available(
             if window is not None:
                 window.close()
             if report:
-                _report_when_embedded(view)
+                _report_when_embedded(view.tray)
             return
         if waited == 0:
             print(f"{APP_NAME}: no system tray yet; waiting for one…", file=sys.stderr)
@@ -356,11 +407,14 @@ def _show_tray_when_available(
         poll.start()
 
 
-def _report_when_embedded(view: TrayView) -> None:
-    """For the benchmarks: print once when the icon is really on screen."""
+def _report_when_embedded(tray: QSystemTrayIcon) -> None:
+    """For the benchmarks and tests: print once when the icon is really on screen."""
+    if tray.property("shown_reported"):
+        return
+    tray.setProperty("shown_reported", True)
 
     def check() -> None:
-        if _offscreen() or view.tray.geometry().x() > 0:
+        if _offscreen() or tray.geometry().x() > 0:
             print(f"tray-shown {time.time_ns()}", flush=True)
             return
         QTimer.singleShot(1, check)

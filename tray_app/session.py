@@ -177,17 +177,15 @@ class KeepAlivePlan:
 
     def tick(self, wall: float, monotonic: float) -> Outcome:
         """Called on a coarse timer; a suspend shows as the wall clock outrunning the steady one."""
-        outcome = Outcome()
         if self._last_tick is not None:
             wall_step = wall - self._last_tick[0]
             steady_step = monotonic - self._last_tick[1]
             if abs(wall_step - steady_step) > CLOCK_JUMP_THRESHOLD:
-                outcome = self.woke_up(wall)
+                self.woke_up(wall)
         self._last_tick = (wall, monotonic)
         if self.in_flight or self.next_due is None or wall < self.next_due:
-            return outcome
-        sent = self._send(wall)
-        return Outcome(request=sent.request, events=outcome.events + sent.events)
+            return Outcome()
+        return self._send(wall)
 
     def completed(self, request: Request, result: str | float | ApiError, now: float) -> Outcome:
         """Fold a request's result into the state; ``now`` is when the result arrived."""
@@ -256,11 +254,13 @@ class KeepAlivePlan:
         if request.command is Command.BALANCE:
             self._want_balance = False
         self.session_id = session_id
-        self.state = State.ACTIVE
         self.last_error = None
         self._failures = 0
         self._failing_since = None
         self.expires_at = request.sent_at + self.lifetime
+        if self.state is State.PAUSED:
+            return Outcome(events=events)
+        self.state = State.ACTIVE
         self.next_due = request.sent_at + self.interval
         if now < self.next_due:
             return Outcome(events=events)
@@ -290,6 +290,8 @@ class KeepAlivePlan:
         return self._retry_later(now)
 
     def _retry_later(self, now: float) -> Outcome:
+        if self.state is State.PAUSED:
+            return Outcome()
         delay = RETRY_DELAYS[min(self._failures, len(RETRY_DELAYS) - 1)]
         self._failures += 1
         if self._failing_since is None:

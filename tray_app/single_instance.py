@@ -39,6 +39,10 @@ READ_TIMEOUT_MS = 2000
 PROBE_TIMEOUT_MS = 250
 
 
+_SOCKET_PATH_MAX = 104
+"""A Unix socket path must fit sockaddr_un (108 bytes on Linux, 104 on macOS)."""
+
+
 def default_name(variant: str = "") -> str:
     """A server name that is this user's alone: APP_ID plus the user, in the runtime dir.
 
@@ -53,7 +57,9 @@ def default_name(variant: str = "") -> str:
         name = f"{name}-{variant}"
     runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
     if runtime_dir and os.path.isdir(runtime_dir):
-        return os.path.join(runtime_dir, f"{name}.sock")
+        path = os.path.join(runtime_dir, f"{name}.sock")
+        if len(path.encode()) < _SOCKET_PATH_MAX:
+            return path
     return name
 
 

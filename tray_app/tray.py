@@ -66,6 +66,7 @@ class TrayView(QObject):
         *,
         demo_note: str | None = None,
         panel: str = "auto",
+        tray: QSystemTrayIcon | None = None,
         clock: Callable[[], float] = time.time,
         parent: QObject | None = None,
     ) -> None:
@@ -77,7 +78,8 @@ class TrayView(QObject):
         self._panel = panel
         self._icons = StatusIconCache()
         self._balance_asked_for: str | None = None
-        self.tray = QSystemTrayIcon(self)
+        self.tray = tray or QSystemTrayIcon()
+        self.tray.setParent(self)
         self.menu = QMenu()
         self._build_menu(demo_note)
         self.tray.setContextMenu(self.menu)
