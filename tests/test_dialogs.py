@@ -380,12 +380,12 @@ def test_a_url_with_a_password_is_refused_before_anything_is_written(
 
 
 class RefusesDarkPanels(Settings):
-    """Stands for any rule a setter may hold that the form cannot know about."""
+    """Stands for any rule the settings may hold that the form cannot know about."""
 
-    def __setattr__(self, name: str, value: object) -> None:
-        if name == "icon_theme" and value == "dark":
+    def update(self, **values: object) -> None:
+        if values.get("icon_theme") == "dark":
             raise ValueError("icon_theme: dark panels are refused here")
-        super().__setattr__(name, value)
+        super().update(**values)
 
 
 def test_a_refusal_of_a_later_field_writes_none_of_the_earlier_ones(

@@ -214,3 +214,23 @@ def test_a_password_in_a_hand_edited_url_is_not_logged(
 
     assert "must not contain a user name or password" in caplog.text
     assert "hunter2" not in caplog.text
+
+
+def test_update_writes_all_values_or_none(ini: Path) -> None:
+    settings = open_settings(ini)
+    with pytest.raises(ValueError, match="icon_theme"):
+        settings.update(ping_interval_minutes=3, icon_theme="purple")
+    assert not ini.exists()
+    assert open_settings(ini).ping_interval_minutes == 10
+    settings.update(ping_interval_minutes=3, icon_theme="dark")
+    again = open_settings(ini)
+    assert (again.ping_interval_minutes, again.icon_theme) == (3, "dark")
+
+
+def test_update_refuses_unknown_names(ini: Path) -> None:
+    with pytest.raises(ValueError, match="unknown setting: colour"):
+        open_settings(ini).update(colour="red")
+
+
+def test_defaults_are_what_an_empty_store_reads(ini: Path) -> None:
+    assert Settings.defaults() == current(open_settings(ini)) | {"session_expires_at": None}

@@ -12,12 +12,9 @@ tab order is the visual order with no explicit chain to keep in step.
 from __future__ import annotations
 
 import re
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, QSettings, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -292,21 +289,18 @@ class SignInDialog(QDialog):
         return self._password
 
 
-@contextmanager
-def _scratch_settings(kind: type[Settings]) -> Iterator[Settings]:
-    """A throwaway ``kind`` in a temporary file: the real rules and defaults, no real writes."""
-    with tempfile.TemporaryDirectory(prefix="clickatell-tray-") as folder:
-        path = str(Path(folder) / "scratch.ini")
-        yield kind(QSettings(path, QSettings.Format.IniFormat))
+_FORM_FIELDS = (
+    "base_url",
+    "ping_interval_minutes",
+    "notifications",
+    "clipboard_clear_seconds",
+    "start_at_login",
+    "icon_theme",
+)
 
 
 class SettingsDialog(QDialog):
-    """Edits the non-secret settings; OK writes them all or none, Cancel writes nothing.
-
-    Every value is first run through a throwaway instance of the same class (the very same
-    setters and rules), so a value the real one would refuse shows up inline and leaves it
-    untouched, whatever the order of the fields.
-    """
+    """Edits the non-secret settings; OK writes them all or none, Cancel writes nothing."""
 
     applied = Signal()
 
@@ -390,20 +384,19 @@ class SettingsDialog(QDialog):
 
     def load(self) -> None:
         """Show what is stored now, e.g. before showing a reused dialog again."""
-        self._show(self._settings)
+        self._show({name: getattr(self._settings, name) for name in _FORM_FIELDS})
 
     def restore_defaults(self) -> None:
         """Put the defaults in the form; like any edit, they are written only on OK."""
-        with _scratch_settings(type(self._settings)) as defaults:
-            self._show(defaults)
+        self._show(type(self._settings).defaults())
 
-    def _show(self, settings: Settings) -> None:
-        self._base_url.setText(settings.base_url)
-        self._interval.setValue(settings.ping_interval_minutes)
-        self._notifications.setChecked(settings.notifications)
-        self._clipboard.setValue(settings.clipboard_clear_seconds)
-        self._start_at_login.setChecked(settings.start_at_login)
-        self._icon_theme.setCurrentIndex(max(0, self._icon_theme.findData(settings.icon_theme)))
+    def _show(self, values: dict[str, Any]) -> None:
+        self._base_url.setText(values["base_url"])
+        self._interval.setValue(values["ping_interval_minutes"])
+        self._notifications.setChecked(values["notifications"])
+        self._clipboard.setValue(values["clipboard_clear_seconds"])
+        self._start_at_login.setChecked(values["start_at_login"])
+        self._icon_theme.setCurrentIndex(max(0, self._icon_theme.findData(values["icon_theme"])))
         self._error.hide()
         self._check_base_url()
 
@@ -442,19 +435,13 @@ class SettingsDialog(QDialog):
     def _apply(self) -> None:
         if not self._check_base_url():
             return
-        values = self._values()
-        with _scratch_settings(type(self._settings)) as scratch:
-            for name, value in values.items():
-                try:
-                    setattr(scratch, name, value)
-                except ValueError as exc:
-                    label = self._base_url_error if name == "base_url" else self._error
-                    label.setText(str(exc))
-                    label.show()
-                    _fit_height(self)
-                    return
-        for name, value in values.items():
-            setattr(self._settings, name, value)
+        try:
+            self._settings.update(**self._values())
+        except ValueError as exc:
+            self._error.setText(str(exc))
+            self._error.show()
+            _fit_height(self)
+            return
         self._error.hide()
         self.applied.emit()
         self.accept()

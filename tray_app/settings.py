@@ -135,6 +135,14 @@ class _Setting(Generic[T]):
     def __set__(self, settings: Settings, value: T) -> None:
         settings._store(self._key, self._check(value))
 
+    @property
+    def default(self) -> T:
+        return self._default
+
+    def check(self, value: object) -> T:
+        """The value as it would be stored; ValueError with a clear message if it may not be."""
+        return self._check(value)
+
 
 class Settings:
     """Typed, validated view of the app's QSettings; never raises on what it finds stored."""
@@ -162,6 +170,29 @@ class Settings:
     def file_name(self) -> str:
         """Where the settings live, for the log and the settings dialog."""
         return self._qsettings.fileName()
+
+    @classmethod
+    def defaults(cls) -> dict[str, object]:
+        return {name: field.default for name, field in cls._fields().items()}
+
+    def update(self, **values: object) -> None:
+        """Check every value first, then write them all: a form never half-applies."""
+        fields = self._fields()
+        unknown = sorted(set(values) - set(fields))
+        if unknown:
+            raise ValueError(f"unknown setting: {', '.join(unknown)}")
+        checked = {name: fields[name].check(value) for name, value in values.items()}
+        for name, value in checked.items():
+            self._store(name, value)
+
+    @classmethod
+    def _fields(cls) -> dict[str, _Setting[object]]:
+        found: dict[str, _Setting[object]] = {}
+        for klass in reversed(cls.__mro__):
+            found.update(
+                (name, attr) for name, attr in vars(klass).items() if isinstance(attr, _Setting)
+            )
+        return found
 
     def _store(self, key: str, value: object) -> None:
         if value is None:
