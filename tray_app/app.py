@@ -89,6 +89,7 @@ class NoTrayWindow(QWidget):
     def __init__(self, keeper: Keeper, view: TrayView) -> None:
         super().__init__()
         self.setWindowTitle(APP_NAME)
+        self.setMinimumWidth(440)
         self._keeper = keeper
         layout = QVBoxLayout(self)
         explanation = QLabel(NO_TRAY_TEXT)
@@ -110,6 +111,7 @@ class NoTrayWindow(QWidget):
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self.refresh)
         self.refresh()
+        self.adjustSize()
 
     def refresh(self, _snapshot: object = None) -> None:
         from tray_app.tray import status_lines
