@@ -2,8 +2,9 @@
 
 Loaded as a pytest plugin by conftest.py. The recipe is shared/desktop-ci.md: a private session
 bus, gnome-keyring unlocked from stdin before anything can ask it for a prompt, Xvfb found
-through -displayfd, trayer as the XEmbed tray host and dunst as the notification daemon. All of
-it lives in a throw-away HOME, so a test never sees the developer's keyring, config or desktop,
+through -displayfd, trayer as the XEmbed tray host and dunst as the notification daemon. The
+bus, Xvfb and trayer starters live in desktop_services, shared with the benchmark. All of it
+lives in a throw-away HOME, so a test never sees the developer's keyring, config or desktop,
 and every process is stopped at the end of the test session.
 
 A missing tool skips the test with the apt-get line that installs it, except when
@@ -14,20 +15,31 @@ them out.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import select
 import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from desktop_services import (
+    INHERITED_AWAY,
+    STARTUP_TIMEOUT,
+    ServiceError,
+    child_env,
+    start_session_bus,
+    start_trayer,
+    start_xvfb,
+    stop,
+    succeeds,
+    wait_until_ready,
+)
 
 REQUIRE_DESKTOP = "CLICKATELL_TRAY_REQUIRE_DESKTOP"
-STARTUP_TIMEOUT = 10.0
 KEYRING_PASSWORD = "desktop-stack-test-keyring"
 
 # The Debian package that brings each tool, for the message that says what to install.
@@ -46,20 +58,6 @@ PACKAGES = {
     "dunstctl": "dunst",
     "notify-send": "libnotify-bin",
 }
-
-# Variables that would point a child at the developer's own desktop, bus or keyring.
-_INHERITED_AWAY = (
-    "DISPLAY",
-    "WAYLAND_DISPLAY",
-    "XAUTHORITY",
-    "DBUS_SESSION_BUS_ADDRESS",
-    "PYTHON_KEYRING_BACKEND",
-    "GNOME_KEYRING_CONTROL",
-    "SSH_AUTH_SOCK",
-    "QT_QPA_PLATFORMTHEME",
-    "XDG_CURRENT_DESKTOP",
-    "XDG_SESSION_TYPE",
-)
 
 _FIXTURES = (
     "desktop_home",
@@ -85,11 +83,13 @@ def require_tools(*names: str) -> None:
     pytest.skip(message)
 
 
-def child_env(overrides: Mapping[str, str]) -> dict[str, str]:
-    """This process's environment without the developer's desktop, plus ``overrides``."""
-    env = {key: value for key, value in os.environ.items() if key not in _INHERITED_AWAY}
-    env.update(overrides)
-    return env
+@contextlib.contextmanager
+def _failing_the_test() -> Iterator[None]:
+    """A service that does not come up fails the test, with the tail of the service's log."""
+    try:
+        yield
+    except ServiceError as exc:
+        pytest.fail(str(exc))
 
 
 @dataclass(frozen=True)
@@ -139,41 +139,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if any(name in _FIXTURES for name in getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.desktop)
-
-
-def _wait_for(what: str, ready: Callable[[], bool], log: Path | None = None) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while not ready():
-        if time.monotonic() > deadline:
-            tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
-            pytest.fail(f"{what} did not come up within {STARTUP_TIMEOUT:g} s\n{tail}")
-        time.sleep(0.02)
-
-
-def _succeeds(command: list[str], env: Mapping[str, str]) -> bool:
-    return (
-        subprocess.run(
-            command,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            check=False,
-        ).returncode
-        == 0
-    )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    if process.stdout is not None:
-        process.stdout.close()
 
 
 def _gone(pid: int) -> bool:
@@ -238,23 +203,12 @@ def session_bus(desktop_home: Sandbox) -> Iterator[Service]:
     """
     require_tools("dbus-daemon")
     log = desktop_home.home.parent / "dbus-daemon.log"
-    with log.open("wb") as errors:
-        process = subprocess.Popen(
-            ["dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=1"],
-            env=child_env(desktop_home.overrides),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=errors,
-        )
+    with _failing_the_test():
+        process, address = start_session_bus(child_env(desktop_home.overrides), log)
     try:
-        assert process.stdout is not None
-        readable, _, _ = select.select([process.stdout], [], [], STARTUP_TIMEOUT)
-        address = process.stdout.readline().decode().strip() if readable else ""
-        if not address:
-            pytest.fail(f"dbus-daemon printed no address\n{log.read_text(errors='replace')}")
         yield Service(overrides={"DBUS_SESSION_BUS_ADDRESS": address}, pid=process.pid)
     finally:
-        _stop(process)
+        stop(process)
 
 
 @pytest.fixture(scope="session")
@@ -277,10 +231,11 @@ def secret_service(desktop_home: Sandbox, session_bus: Service) -> Iterator[Secr
     )
     if started.returncode != 0:
         pytest.fail(f"gnome-keyring-daemon failed: {started.stderr.decode(errors='replace')}")
-    _wait_for(
-        "gnome-keyring on the private bus",
-        lambda: bool(_bus_query(address, "NameHasOwner", "org.freedesktop.secrets")),
-    )
+    with _failing_the_test():
+        wait_until_ready(
+            "gnome-keyring on the private bus",
+            lambda: bool(_bus_query(address, "NameHasOwner", "org.freedesktop.secrets")),
+        )
     pid = int(_bus_query(address, "GetConnectionUnixProcessID", "org.freedesktop.secrets"))
     try:
         yield SecretService(overrides=overrides, pid=pid, home=desktop_home.home)
@@ -299,7 +254,7 @@ def keyring_env(secret_service: SecretService, monkeypatch: pytest.MonkeyPatch) 
 
     for key, value in secret_service.overrides.items():
         monkeypatch.setenv(key, value)
-    for key in _INHERITED_AWAY:
+    for key in INHERITED_AWAY:
         if key not in secret_service.overrides:
             monkeypatch.delenv(key, raising=False)
     # keyring caches its backend in this module global; setattr puts back exactly what was there.
@@ -312,35 +267,12 @@ def x_display(desktop_home: Sandbox) -> Iterator[Service]:
     """Xvfb at 1280x800x24 on a free display it picks itself; overrides hold DISPLAY."""
     require_tools("Xvfb")
     log = desktop_home.home.parent / "xvfb.log"
-    read_end, write_end = os.pipe()
-    with log.open("wb") as errors:
-        process = subprocess.Popen(
-            [
-                "Xvfb",
-                "-displayfd",
-                str(write_end),
-                "-screen",
-                "0",
-                "1280x800x24",
-                "-nolisten",
-                "tcp",
-            ],
-            env=child_env(desktop_home.overrides),
-            stdin=subprocess.DEVNULL,
-            stdout=errors,
-            stderr=errors,
-            pass_fds=(write_end,),
-        )
-    os.close(write_end)
+    with _failing_the_test():
+        process, display = start_xvfb(child_env(desktop_home.overrides), log)
     try:
-        with os.fdopen(read_end, "rb") as display_pipe:
-            readable, _, _ = select.select([display_pipe], [], [], STARTUP_TIMEOUT)
-            number = display_pipe.readline().decode().strip() if readable else ""
-        if not number.isdigit():
-            pytest.fail(f"Xvfb reported no display\n{log.read_text(errors='replace')}")
-        yield Service(overrides={"DISPLAY": f":{number}"}, pid=process.pid)
+        yield Service(overrides={"DISPLAY": display}, pid=process.pid)
     finally:
-        _stop(process)
+        stop(process)
 
 
 @pytest.fixture(scope="session")
@@ -348,28 +280,12 @@ def tray_host(desktop_home: Sandbox, x_display: Service) -> Iterator[Service]:
     """trayer, an XEmbed system tray, docked at the top right of the Xvfb screen."""
     require_tools("trayer", "xdotool")
     env = child_env({**desktop_home.overrides, **x_display.overrides})
-    log = desktop_home.home.parent / "trayer.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [
-                "trayer",
-                *("--edge", "top", "--align", "right", "--widthtype", "request"),
-                *("--height", "40", "--SetDockType", "true", "--transparent", "false"),
-            ],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=output,
-        )
+    with _failing_the_test():
+        process = start_trayer(env, desktop_home.home.parent / "trayer.log")
     try:
-        _wait_for(
-            "trayer's panel window",
-            lambda: _succeeds(["xdotool", "search", "--name", "^panel$"], env),
-            log,
-        )
         yield Service(overrides=dict(x_display.overrides), pid=process.pid)
     finally:
-        _stop(process)
+        stop(process)
 
 
 @pytest.fixture(scope="session")
@@ -386,10 +302,11 @@ def notification_daemon(
             ["dunst"], env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=output
         )
     try:
-        _wait_for("dunst", lambda: _succeeds(["dunstctl", "is-paused"], env), log)
+        with _failing_the_test():
+            wait_until_ready("dunst", lambda: succeeds(["dunstctl", "is-paused"], env), log)
         yield Service(overrides=overrides, pid=process.pid)
     finally:
-        _stop(process)
+        stop(process)
 
 
 @pytest.fixture(scope="session")
