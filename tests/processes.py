@@ -58,17 +58,20 @@ class LineReader:
                 return line
         pytest.fail(f"no {prefix!r} line within {timeout:g} s; got {self.lines}")
 
-    def rest(self, timeout: float = 5.0) -> str:
-        """Everything read so far plus the remainder, once the stream has closed."""
-        self._thread.join(timeout)
+    def drain(self) -> list[str]:
+        """Every line read so far, including those nobody has waited for yet."""
         while True:
             try:
                 line = self._queue.get_nowait()
             except queue.Empty:
-                break
+                return self.lines
             if line is not None:
                 self.lines.append(line)
-        return "\n".join(self.lines)
+
+    def rest(self, timeout: float = 5.0) -> str:
+        """Everything read so far plus the remainder, once the stream has closed."""
+        self._thread.join(timeout)
+        return "\n".join(self.drain())
 
 
 def wait_until(what: str, condition: Callable[[], bool], timeout: float = SHOWN_TIMEOUT) -> None:
