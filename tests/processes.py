@@ -101,9 +101,10 @@ class DemoRun:
     base_url: str
 
 
-@contextmanager
-def running_demo(command: list[str], env: dict[str, str], cwd: Path) -> Iterator[DemoRun]:
-    """``command --demo`` until its icon is shown; on leaving, SIGTERM and a clean exit 0."""
+def launch_demo(
+    command: list[str], env: dict[str, str], cwd: Path
+) -> tuple[subprocess.Popen[str], LineReader, LineReader]:
+    """``command --demo`` reporting when its icon is shown, with both outputs being read."""
     process = subprocess.Popen(
         [*command, "--demo"],
         env={**env, "CLICKATELL_TRAY_REPORT_SHOWN": "1"},
@@ -115,7 +116,13 @@ def running_demo(command: list[str], env: dict[str, str], cwd: Path) -> Iterator
     )
     assert process.stdout is not None
     assert process.stderr is not None
-    out, err = LineReader(process.stdout), LineReader(process.stderr)
+    return process, LineReader(process.stdout), LineReader(process.stderr)
+
+
+@contextmanager
+def running_demo(command: list[str], env: dict[str, str], cwd: Path) -> Iterator[DemoRun]:
+    """``command --demo`` until its icon is shown; on leaving, SIGTERM and a clean exit 0."""
+    process, out, err = launch_demo(command, env, cwd)
     try:
         base_url = out.wait_for(SIMULATOR_LINE, SHOWN_TIMEOUT).removeprefix(SIMULATOR_LINE)
         out.wait_for("tray-shown ", SHOWN_TIMEOUT)

@@ -6,8 +6,6 @@ never); the app must neither run invisible nor give up on a tray that comes late
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +13,8 @@ from pathlib import Path
 import pytest
 from desktop_services import start_trayer, start_xvfb, stop
 from desktop_stack import Sandbox, child_env, require_tools
-from processes import SHOWN_TIMEOUT, LineReader
+from processes import SHOWN_TIMEOUT, launch_demo
+from processes import stop as stop_app
 
 
 @pytest.fixture
@@ -32,19 +31,7 @@ def bare_display(desktop_home: Sandbox, tmp_path: Path) -> Iterator[dict[str, st
 def test_without_a_tray_it_waits_then_docks_when_a_panel_comes(
     bare_display: dict[str, str], tmp_path: Path
 ) -> None:
-    env = {**bare_display, "CLICKATELL_TRAY_REPORT_SHOWN": "1"}
-    app = subprocess.Popen(
-        [sys.executable, "-m", "tray_app", "--demo"],
-        env=env,
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert app.stdout is not None
-    assert app.stderr is not None
-    out, err = LineReader(app.stdout), LineReader(app.stderr)
+    app, out, err = launch_demo([sys.executable, "-m", "tray_app"], bare_display, tmp_path)
     trayer = None
     try:
         out.wait_for("demo: simulator at ", SHOWN_TIMEOUT)
@@ -53,8 +40,7 @@ def test_without_a_tray_it_waits_then_docks_when_a_panel_comes(
         trayer = start_trayer(bare_display, tmp_path / "trayer.log")
         out.wait_for("tray-shown ", SHOWN_TIMEOUT)
     finally:
-        app.send_signal(signal.SIGTERM)
-        code = app.wait(timeout=15)
+        code = stop_app(app)
         if trayer is not None:
             stop(trayer)
     assert code == 0
