@@ -151,6 +151,22 @@ def test_disabled_shows_nothing(make_notifier: Callable[..., Notifier], qtbot: Q
     assert notifier.enabled is False
 
 
+def route_taken(
+    notifier: Notifier,
+    qtbot: QtBot,
+    caplog: pytest.LogCaptureFixture,
+    event: Event,
+    title: str,
+) -> str:
+    """Notify once and wait for the route taken; warnings stay in ``caplog`` to be checked."""
+    with (
+        caplog.at_level(logging.WARNING, "tray_app.notify"),
+        qtbot.waitSignal(notifier.sent) as sent,
+    ):
+        notifier.notify(event, title, "body")
+    return sent.args[0]
+
+
 def test_other_platforms_use_the_tray_quietly(
     make_notifier: Callable[..., Notifier], qtbot: QtBot, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -175,12 +191,7 @@ def test_no_session_bus_falls_back_to_the_tray_and_logs(
     monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
     shown = Recorder()
     notifier = make_notifier(shown, platform="linux")
-    with (
-        caplog.at_level(logging.WARNING, "tray_app.notify"),
-        qtbot.waitSignal(notifier.sent) as sent,
-    ):
-        notifier.notify(Event.EXPIRED, "Session expired", "body")
-    assert sent.args == ["tray"]
+    assert route_taken(notifier, qtbot, caplog, Event.EXPIRED, "Session expired") == "tray"
     assert shown.calls == [("Session expired", "body")]
     assert "no session bus" in caplog.text
 
@@ -193,12 +204,7 @@ def test_a_bus_address_nobody_listens_on_falls_back(
 ) -> None:
     shown = Recorder()
     notifier = make_notifier(shown, bus_address=f"unix:path={tmp_path / 'no-bus'}")
-    with (
-        caplog.at_level(logging.WARNING, "tray_app.notify"),
-        qtbot.waitSignal(notifier.sent) as sent,
-    ):
-        notifier.notify(Event.EXPIRED, "Session expired", "body")
-    assert sent.args == ["tray"]
+    assert route_taken(notifier, qtbot, caplog, Event.EXPIRED, "Session expired") == "tray"
     assert shown.calls == [("Session expired", "body")]
     assert shown.threads == {threading.main_thread()}
     assert "desktop notification failed" in caplog.text
@@ -289,12 +295,7 @@ def test_a_bus_without_a_notification_service_falls_back(
 ) -> None:
     shown = Recorder()
     notifier = make_notifier(shown, bus_address=bare_bus)
-    with (
-        caplog.at_level(logging.WARNING, "tray_app.notify"),
-        qtbot.waitSignal(notifier.sent) as sent,
-    ):
-        notifier.notify(Event.REJECTED, "Credentials rejected", "body")
-    assert sent.args == ["tray"]
+    assert route_taken(notifier, qtbot, caplog, Event.REJECTED, "Credentials rejected") == "tray"
     assert shown.calls == [("Credentials rejected", "body")]
     assert "ServiceUnknown" in caplog.text
 
