@@ -372,31 +372,24 @@ def test_chained_plaintext_backend_is_skipped_for_a_real_one(
     assert store.persistent
 
 
-def test_null_backend_is_treated_as_no_keyring(
+@pytest.mark.parametrize(
+    ("make_backend", "words"),
+    [(null.Keyring, "turned off"), (ForgetfulBackend, "did not keep")],
+    ids=["null backend", "keyring that keeps nothing"],
+)
+def test_a_keyring_that_stores_nothing_means_memory_only(
     use_backend: Callable[[KeyringBackend], None],
+    make_backend: Callable[[], KeyringBackend],
+    words: str,
 ) -> None:
-    use_backend(null.Keyring())
+    use_backend(make_backend())
     store = CredentialStore()
 
     store.save(CREDENTIALS)
 
     assert not store.persistent
     assert store.problem is not None
-    assert "turned off" in store.problem
-    assert store.load() == CREDENTIALS
-
-
-def test_a_keyring_that_keeps_nothing_is_detected(
-    use_backend: Callable[[KeyringBackend], None],
-) -> None:
-    use_backend(ForgetfulBackend())
-    store = CredentialStore()
-
-    store.save(CREDENTIALS)
-
-    assert not store.persistent
-    assert store.problem is not None
-    assert "did not keep" in store.problem
+    assert words in store.problem
     assert store.load() == CREDENTIALS
 
 
