@@ -80,6 +80,21 @@ def sandbox_env(root: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def run_installed(
+    venv: Path, sandbox: Path, program: str, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """A program of the fresh venv, run from a sandbox so the checkout cannot leak in."""
+    return subprocess.run(
+        [str(venv / "bin" / program), *args],
+        env=sandbox_env(sandbox),
+        cwd=sandbox,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def dependency_dir() -> Path:
     """The site-packages folder this interpreter loads PySide6 (and its neighbours) from."""
     spec = importlib.util.find_spec("PySide6")
@@ -160,15 +175,7 @@ def test_package_resolves_inside_the_new_venv(installed: Path, tmp_path: Path) -
         "print(PySide6.__file__)\n"
         "print(any(p.rstrip('/') == sys.argv[1] for p in sys.path))\n"
     )
-    result = subprocess.run(
-        [str(installed / "bin" / "python"), "-c", probe, str(ROOT)],
-        env=sandbox_env(tmp_path),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_installed(installed, tmp_path, "python", "-c", probe, str(ROOT))
     assert result.returncode == 0, result.stderr
     package, icon, icon_exists, pyside, checkout_on_path = result.stdout.splitlines()
     venv = str(installed.resolve())
@@ -181,15 +188,7 @@ def test_package_resolves_inside_the_new_venv(installed: Path, tmp_path: Path) -
 
 
 def test_installed_command_prints_the_version(installed: Path, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [str(installed / "bin" / "clickatell-tray"), "--version"],
-        env=sandbox_env(tmp_path),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_installed(installed, tmp_path, "clickatell-tray", "--version")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"clickatell-tray {tray_app.__version__}"
 
