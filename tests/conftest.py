@@ -9,7 +9,7 @@ os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
 
 import pytest
 
-from tray_app.clock import FakeClock
+from tray_app.core.clock import FakeClock
 
 pytest_plugins = ["desktop_stack"]
 

@@ -11,9 +11,8 @@ import responses
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tray_app.api import (
-    USER_AGENT,
-    ApiClient,
+from tray_app.core.clock import FakeClock
+from tray_app.core.protocol import (
     ApiError,
     Command,
     ErrorCategory,
@@ -22,8 +21,8 @@ from tray_app.api import (
     parse_session_answer,
     validate_base_url,
 )
-from tray_app.clock import FakeClock
-from tray_app.simulator import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
+from tray_app.services.http_client import USER_AGENT, ApiClient
+from tray_app.sim.server import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
 
 BASE = "https://api.example.test"
 SID = "f6b9af2a2c9e5b18ee2d257e3def5d66"

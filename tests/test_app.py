@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton
 
 from tray_app import app as tray_app_module
 from tray_app.app import NO_TRAY_TEXT, NoTrayWindow, Services
-from tray_app.dialogs import SignInDialog
-from tray_app.state import State
+from tray_app.core.state import State
+from tray_app.ui.dialogs import SignInDialog
 
 
 @pytest.fixture

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tray_app import APP_ID, APP_NAME, autostart
-from tray_app.autostart import AutostartError
+from tray_app import APP_ID, APP_NAME
+from tray_app.services import autostart
+from tray_app.services.autostart import AutostartError
 
 _ESCAPES = {"s": " ", "n": "\n", "t": "\t", "r": "\r", "\\": "\\"}
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from desktop_stack import SecretService
 
-from tray_app.cli import parse_duration
-from tray_app.simulator import DEMO_API_ID, DEMO_USER, Simulator
+from tray_app.cli.commands import parse_duration
+from tray_app.sim.server import DEMO_API_ID, DEMO_USER, Simulator
 
 CLI = [sys.executable, "-m", "tray_app"]
 

@@ -20,7 +20,7 @@ from desktop_stack import Service, require_tools
 from PySide6.QtGui import QClipboard, QGuiApplication
 from pytestqt.qtbot import QtBot
 
-from tray_app.clipboard import (
+from tray_app.ui.clipboard import (
     MAC_CONCEALED,
     PASSWORD_HINT,
     WINDOWS_FORMATS,
@@ -145,7 +145,7 @@ QUIT_SCRIPT = """
 import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication
-from tray_app.clipboard import SecretClipboard
+from tray_app.ui.clipboard import SecretClipboard
 
 app = QGuiApplication([])
 copier = SecretClipboard(clear_after=float(sys.argv[1]), platform="linux")
@@ -187,7 +187,7 @@ COPIER_SCRIPT = """
 import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication
-from tray_app.clipboard import SecretClipboard
+from tray_app.ui.clipboard import SecretClipboard
 
 app = QGuiApplication([])
 clear_after = float(sys.argv[2])

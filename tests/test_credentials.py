@@ -16,7 +16,7 @@ from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail, null
 from keyring.errors import InitError, KeyringError, KeyringLocked, PasswordDeleteError
 
-from tray_app.credentials import ENTRY, SERVICE, Credentials, CredentialStore
+from tray_app.services.credentials import ENTRY, SERVICE, Credentials, CredentialStore
 
 SESSION_ID = "0123456789abcdef0123456789abcdef"
 CREDENTIALS = Credentials(api_id="3412345", user="dev-user", password="pw-Tr4y-not-in-files-7f3c")
@@ -206,7 +206,7 @@ def test_corrupt_entry_reads_as_nothing_and_is_replaced_on_save(
 ) -> None:
     keyring.set_password(SERVICE, ENTRY, '{"api_id": "1", "password": ' + CREDENTIALS.password)
 
-    with caplog.at_level(logging.WARNING, logger="tray_app.credentials"):
+    with caplog.at_level(logging.WARNING, logger="tray_app.services.credentials"):
         assert real_store.load() is None
         assert real_store.load_session_id() is None
     assert "unusable (not valid JSON)" in caplog.text
@@ -234,7 +234,7 @@ def test_no_backend_keeps_secrets_in_memory(
         monkeypatch.setattr(keyring.core, "_keyring_backend", None)  # detect again
     store = CredentialStore()
 
-    with caplog.at_level(logging.WARNING, logger="tray_app.credentials"):
+    with caplog.at_level(logging.WARNING, logger="tray_app.services.credentials"):
         store.save(CREDENTIALS)
         store.save_session_id(SESSION_ID)
         assert store.load() == CREDENTIALS
@@ -266,7 +266,7 @@ def test_refusing_keyring_switches_to_memory(
     use_backend(backend)
     store = CredentialStore()
 
-    with caplog.at_level(logging.WARNING, logger="tray_app.credentials"):
+    with caplog.at_level(logging.WARNING, logger="tray_app.services.credentials"):
         store.save(CREDENTIALS)
         calls = backend.calls
         store.save_session_id(SESSION_ID)
@@ -335,7 +335,7 @@ def test_unusable_entry_reads_as_nothing(
     backend.items[(SERVICE, ENTRY)] = payload
     use_backend(backend)
 
-    with caplog.at_level(logging.WARNING, logger="tray_app.credentials"):
+    with caplog.at_level(logging.WARNING, logger="tray_app.services.credentials"):
         assert CredentialStore().load() is None
     assert "is unusable" in caplog.text
     assert payload not in caplog.text

@@ -22,7 +22,7 @@ from desktop_stack import Desktop, require_tools
 from processes import DemoRun, running_demo, wait_until
 from PySide6.QtGui import QColor, QImage
 
-from tray_app.icons import AMBER, GREEN
+from tray_app.ui.icons import AMBER, GREEN
 
 _SCREENSHOTS = os.environ.get("CLICKATELL_TRAY_SCREENSHOTS")
 SCREENSHOT_DIR = Path(_SCREENSHOTS) if _SCREENSHOTS else None

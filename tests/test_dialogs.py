@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from tray_app.credentials import Credentials
-from tray_app.dialogs import SettingsDialog, SignInDialog
-from tray_app.settings import DEFAULT_BASE_URL, Settings
+from tray_app.services.credentials import Credentials
+from tray_app.services.settings import DEFAULT_BASE_URL, Settings
+from tray_app.ui.dialogs import SettingsDialog, SignInDialog
 
 W = TypeVar("W", bound=QObject)
 

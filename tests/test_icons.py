@@ -9,7 +9,8 @@ import pytest
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 
-from tray_app.icons import (
+from tray_app.core.state import Snapshot, State
+from tray_app.ui.icons import (
     AMBER,
     AMBER_BELOW_SECONDS,
     BLUE_GREY,
@@ -27,7 +28,6 @@ from tray_app.icons import (
     render_pixmap,
     state_colour,
 )
-from tray_app.state import Snapshot, State
 
 NOW = 1_800_000_000.0
 FOURTEEN_MINUTES = 14 * 60 - 5

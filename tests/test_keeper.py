@@ -9,12 +9,12 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import QElapsedTimer, QTimer
 
-from tray_app.clock import FakeClock
-from tray_app.credentials import Credentials, CredentialStore
-from tray_app.keeper import Keeper, SyncRunner
-from tray_app.session import BACK_ONLINE_AFTER, Event
-from tray_app.simulator import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
-from tray_app.state import State
+from tray_app.core.clock import FakeClock
+from tray_app.core.session import BACK_ONLINE_AFTER, Event
+from tray_app.core.state import State
+from tray_app.qt.keeper import Keeper, SyncRunner
+from tray_app.services.credentials import Credentials, CredentialStore
+from tray_app.sim.server import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
 
 DEMO = Credentials(DEMO_API_ID, DEMO_USER, DEMO_PASSWORD)
 STEP = 5.0

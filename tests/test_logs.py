@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tray_app import logs
-from tray_app.redact import SECRET_FILTER
+from tray_app.core.redact import SECRET_FILTER
+from tray_app.services import logs
 
 SESSION_ID = "0123456789abcdef0123456789abcdef"
 REGISTERED = "api-id-7d1e-not-hex-words"
@@ -64,7 +64,7 @@ def test_tracebacks_are_masked_too(tmp_path: Path) -> None:
     try:
         raise ValueError(f"unparseable body 'OK: {SESSION_ID}' for password=hunter2")
     except ValueError:
-        logging.getLogger("tray_app.keeper").exception("ping failed")
+        logging.getLogger("tray_app.qt.keeper").exception("ping failed")
     flush()
 
     text = path.read_text(encoding="utf-8")
@@ -117,7 +117,7 @@ def test_every_handler_carries_the_secret_filter(tmp_path: Path) -> None:
 
 def test_console_output_is_masked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     logs.setup_logging(log_dir=tmp_path, console=True)
-    logging.getLogger("tray_app.cli").warning("session_id=%s", SESSION_ID)
+    logging.getLogger("tray_app.cli.commands").warning("session_id=%s", SESSION_ID)
     flush()
     err = capsys.readouterr().err
     assert "session_id=••••" in err

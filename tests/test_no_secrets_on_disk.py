@@ -38,8 +38,8 @@ from desktop_stack import SecretService
 from processes import running_demo, stop, wait_until
 from test_install import sandbox_env
 
-from tray_app.redact import mask_id
-from tray_app.simulator import Account, Simulator
+from tray_app.core.redact import mask_id
+from tray_app.sim.server import Account, Simulator
 
 pytestmark = pytest.mark.slow
 

@@ -24,9 +24,10 @@ import pytest
 from desktop_stack import STARTUP_TIMEOUT, Service, child_env, require_tools
 from pytestqt.qtbot import QtBot
 
-from tray_app import APP_NAME, notify
-from tray_app.notify import Notifier, event_text
-from tray_app.session import Event
+from tray_app import APP_NAME
+from tray_app.core.session import Event
+from tray_app.ui import notify
+from tray_app.ui.notify import Notifier, event_text
 
 SESSION_ID = "f6b9a0c1d2e3f40516273849abcd5d66"
 
@@ -160,7 +161,7 @@ def route_taken(
 ) -> str:
     """Notify once and wait for the route taken; warnings stay in ``caplog`` to be checked."""
     with (
-        caplog.at_level(logging.WARNING, "tray_app.notify"),
+        caplog.at_level(logging.WARNING, "tray_app.ui.notify"),
         qtbot.waitSignal(notifier.sent) as sent,
     ):
         notifier.notify(event, title, "body")
@@ -218,7 +219,10 @@ def test_without_any_fallback_a_failure_is_only_a_log_line(
 ) -> None:
     monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
     notifier = make_notifier(platform="linux")
-    with caplog.at_level(logging.WARNING, "tray_app.notify"), qtbot.assertNotEmitted(notifier.sent):
+    with (
+        caplog.at_level(logging.WARNING, "tray_app.ui.notify"),
+        qtbot.assertNotEmitted(notifier.sent),
+    ):
         notifier.notify(Event.EXPIRED, "Session expired", "body")
     assert "notification not shown" in caplog.text
 

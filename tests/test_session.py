@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from tray_app.api import ApiError, Command, ErrorCategory
-from tray_app.session import (
+from tray_app.core.protocol import ApiError, Command, ErrorCategory
+from tray_app.core.session import (
     BACK_ONLINE_AFTER,
     LAST_TRY_MARGIN,
     RESUME_GRACE,
@@ -16,7 +16,7 @@ from tray_app.session import (
     Outcome,
     Request,
 )
-from tray_app.state import State
+from tray_app.core.state import State
 
 SID = "a" * 32
 NEW_SID = "b" * 32

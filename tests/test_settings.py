@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 
-from tray_app.settings import APPLICATION, ORGANIZATION, Settings
+from tray_app.services.settings import APPLICATION, ORGANIZATION, Settings
 
 DEFAULTS = {
     "base_url": "https://api.clickatell.com",
@@ -36,7 +36,7 @@ def current(settings: Settings) -> dict[str, object]:
 
 
 def test_defaults_when_nothing_is_stored(ini: Path, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="tray_app.settings"):
+    with caplog.at_level(logging.WARNING, logger="tray_app.services.settings"):
         assert current(open_settings(ini)) == DEFAULTS
     assert caplog.records == []
 
@@ -161,7 +161,7 @@ def test_hand_edited_garbage_falls_back_to_defaults_with_one_warning_per_key(
         "\x00\x01\x02 binary junk\n"
     )
 
-    with caplog.at_level(logging.WARNING, logger="tray_app.settings"):
+    with caplog.at_level(logging.WARNING, logger="tray_app.services.settings"):
         settings = open_settings(ini)
         assert current(settings) == DEFAULTS
         assert current(settings) == DEFAULTS
@@ -209,7 +209,7 @@ def test_a_password_in_a_hand_edited_url_is_not_logged(
 ) -> None:
     ini.write_text("[General]\nbase_url=https://me:hunter2@api.clickatell.com\n")
 
-    with caplog.at_level(logging.WARNING, logger="tray_app.settings"):
+    with caplog.at_level(logging.WARNING, logger="tray_app.services.settings"):
         assert open_settings(ini).base_url == DEFAULTS["base_url"]
 
     assert "must not contain a user name or password" in caplog.text

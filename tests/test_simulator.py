@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 import pytest
 import requests
 
-from tray_app.clock import FakeClock
-from tray_app.simulator import (
+from tray_app.core.clock import FakeClock
+from tray_app.sim.server import (
     DEMO_API_ID,
     DEMO_PASSWORD,
     DEMO_USER,
@@ -419,7 +419,7 @@ def test_a_failing_callback_does_not_break_serving(http: requests.Session) -> No
 def test_nothing_reaches_stderr_and_no_password_anywhere(
     http: requests.Session, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level("DEBUG", logger="tray_app.simulator")
+    caplog.set_level("DEBUG", logger="tray_app.sim.server")
     with Simulator(accounts=[RICH], fault_rate=0.5, seed=3) as sim:
         for method in ("GET", "POST"):
             for _ in range(10):

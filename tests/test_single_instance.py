@@ -24,8 +24,9 @@ import pytest
 from PySide6.QtNetwork import QLocalSocket
 from pytestqt.qtbot import QtBot
 
-from tray_app import APP_ID, single_instance
-from tray_app.single_instance import COMMANDS, MAX_COMMAND_BYTES, SingleInstance, default_name
+from tray_app import APP_ID
+from tray_app.qt import single_instance
+from tray_app.qt.single_instance import COMMANDS, MAX_COMMAND_BYTES, SingleInstance, default_name
 
 
 @pytest.fixture
@@ -157,7 +158,7 @@ def test_a_name_nobody_can_listen_on_runs_unguarded_and_says_so(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     instance = SingleInstance(str(tmp_path / "no-such-dir" / "x.sock"))
-    with caplog.at_level(logging.WARNING, "tray_app.single_instance"):
+    with caplog.at_level(logging.WARNING, "tray_app.qt.single_instance"):
         assert instance.claim()
     assert "single-instance guard off" in caplog.text
 
@@ -219,7 +220,7 @@ def test_without_a_runtime_dir_the_name_still_carries_the_user(
 CHILD = """
 import sys
 from PySide6.QtCore import QCoreApplication
-from tray_app.single_instance import SingleInstance
+from tray_app.qt.single_instance import SingleInstance
 
 app = QCoreApplication([])
 instance = SingleInstance(sys.argv[1])

@@ -8,14 +8,14 @@ import pytest
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QSystemTrayIcon
 
-from tray_app.clipboard import SecretClipboard
-from tray_app.clock import FakeClock
-from tray_app.credentials import Credentials, CredentialStore
-from tray_app.keeper import Keeper, SyncRunner
-from tray_app.notify import Notifier
-from tray_app.simulator import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
-from tray_app.state import State
-from tray_app.tray import TrayView, status_lines
+from tray_app.core.clock import FakeClock
+from tray_app.core.state import State
+from tray_app.qt.keeper import Keeper, SyncRunner
+from tray_app.services.credentials import Credentials, CredentialStore
+from tray_app.sim.server import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
+from tray_app.ui.clipboard import SecretClipboard
+from tray_app.ui.notify import Notifier
+from tray_app.ui.tray import TrayView, status_lines
 
 DEMO = Credentials(DEMO_API_ID, DEMO_USER, DEMO_PASSWORD)
 
@@ -203,7 +203,7 @@ def test_each_event_notifies_once(
 
 
 def test_status_lines_show_retry_and_error() -> None:
-    from tray_app.state import Snapshot
+    from tray_app.core.state import Snapshot
 
     snapshot = Snapshot(
         state=State.RETRYING,

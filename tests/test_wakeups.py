@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tray_app.clock import FakeClock
-from tray_app.credentials import Credentials, CredentialStore
-from tray_app.keeper import Keeper, SyncRunner
-from tray_app.session import RESUME_GRACE
-from tray_app.simulator import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
-from tray_app.wakeups import WakeupWatcher
+from tray_app.core.clock import FakeClock
+from tray_app.core.session import RESUME_GRACE
+from tray_app.qt.keeper import Keeper, SyncRunner
+from tray_app.qt.wakeups import WakeupWatcher
+from tray_app.services.credentials import Credentials, CredentialStore
+from tray_app.sim.server import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
 
 
 @pytest.fixture

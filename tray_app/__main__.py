@@ -1,3 +1,3 @@
-from tray_app.cli import main
+from tray_app.cli.commands import main
 
 raise SystemExit(main())

@@ -41,18 +41,18 @@ from PySide6.QtWidgets import (
 )
 
 from tray_app import APP_ID, APP_NAME, __version__
-from tray_app.single_instance import SingleInstance, default_name
-from tray_app.state import Snapshot, State
-from tray_app.unix_signals import quit_on_signals
+from tray_app.core.state import Snapshot, State
+from tray_app.qt.single_instance import SingleInstance, default_name
+from tray_app.qt.unix_signals import quit_on_signals
 
 if TYPE_CHECKING:
-    from tray_app.clipboard import SecretClipboard
-    from tray_app.credentials import CredentialStore
-    from tray_app.keeper import Keeper
-    from tray_app.notify import Notifier
-    from tray_app.settings import Settings
-    from tray_app.simulator import Simulator
-    from tray_app.tray import TrayView
+    from tray_app.qt.keeper import Keeper
+    from tray_app.services.credentials import CredentialStore
+    from tray_app.services.settings import Settings
+    from tray_app.sim.server import Simulator
+    from tray_app.ui.clipboard import SecretClipboard
+    from tray_app.ui.notify import Notifier
+    from tray_app.ui.tray import TrayView
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ class NoTrayWindow(QWidget):
         self.adjustSize()
 
     def refresh(self, _snapshot: object = None) -> None:
-        from tray_app.tray import status_lines
+        from tray_app.ui.tray import status_lines
 
         self.status.setText("\n".join(status_lines(self._keeper.snapshot, time.time())))
 
@@ -185,7 +185,7 @@ def _early_icon() -> QSystemTrayIcon | None:
     """The tray icon shown before anything else is built, when a tray is there to take it."""
     if not _tray_available():
         return None
-    from tray_app.icons import StatusIconCache
+    from tray_app.ui.icons import StatusIconCache
 
     icon = QSystemTrayIcon()
     icon.setIcon(StatusIconCache().icon(Snapshot(state=State.SIGNING_IN), time.time()))
@@ -204,18 +204,18 @@ def _build(
     verbose: bool,
     tray: QSystemTrayIcon | None = None,
 ) -> Services:
-    from tray_app.clipboard import SecretClipboard
-    from tray_app.credentials import Credentials, CredentialStore
-    from tray_app.keeper import Keeper
-    from tray_app.logs import setup_logging
-    from tray_app.notify import Notifier
-    from tray_app.settings import Settings
-    from tray_app.tray import TrayView
+    from tray_app.qt.keeper import Keeper
+    from tray_app.services.credentials import Credentials, CredentialStore
+    from tray_app.services.logs import setup_logging
+    from tray_app.services.settings import Settings
+    from tray_app.ui.clipboard import SecretClipboard
+    from tray_app.ui.notify import Notifier
+    from tray_app.ui.tray import TrayView
 
     simulator = None
     demo_dir = None
     if demo:
-        from tray_app.simulator import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
+        from tray_app.sim.server import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
 
         simulator = Simulator().start()
         base_url = simulator.base_url
@@ -262,7 +262,7 @@ def _build(
 
 def _after_first_paint(services: Services, *, demo: bool) -> None:
     """What the icon need not wait for: reading the autostart entry, D-Bus and network watchers."""
-    from tray_app.wakeups import WakeupWatcher
+    from tray_app.qt.wakeups import WakeupWatcher
 
     if demo:
         services.view.login_action.setEnabled(False)
@@ -275,7 +275,7 @@ def _after_first_paint(services: Services, *, demo: bool) -> None:
 
 
 def _autostart_enabled() -> bool:
-    from tray_app import autostart
+    from tray_app.services import autostart
 
     try:
         return autostart.is_enabled()
@@ -289,7 +289,7 @@ def _connect_user_actions(services: Services, *, demo: bool) -> None:
     dialogs: dict[str, QWidget] = {}
 
     def open_sign_in() -> None:
-        from tray_app.dialogs import SignInDialog
+        from tray_app.ui.dialogs import SignInDialog
 
         api_id, user = keeper.account or ("", "")
         storage = services.store.problem or "Stored in the system keyring."
@@ -312,7 +312,7 @@ def _connect_user_actions(services: Services, *, demo: bool) -> None:
         _present(dialogs, "sign-in", dialog)
 
     def open_settings() -> None:
-        from tray_app.dialogs import SettingsDialog
+        from tray_app.ui.dialogs import SettingsDialog
 
         dialog = SettingsDialog(settings)
         dialog.applied.connect(apply_settings)
@@ -328,7 +328,7 @@ def _connect_user_actions(services: Services, *, demo: bool) -> None:
         set_start_at_login(settings.start_at_login)
 
     def set_start_at_login(wanted: bool) -> None:
-        from tray_app import autostart
+        from tray_app.services import autostart
 
         try:
             if wanted:

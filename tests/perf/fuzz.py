@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tray_app.api import ApiError, Command, parse_balance_answer, parse_session_answer
+from tray_app.core.protocol import ApiError, Command, parse_balance_answer, parse_session_answer
 
 STATUSES = (200,) * 12 + (201, 204, 301, 302, 400, 401, 403, 404, 429, 500, 502, 503, 504, 0, 999)
 BREAKS = ("\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\n\n", " \r\n\t")

@@ -2,7 +2,7 @@
 
 Real-time figures (ping latency, event-loop delay) use the keeper as the app runs it, with
 its worker thread and the system clock. Schedule figures (requests an hour, the soak, memory
-over a week) inject a :class:`~tray_app.clock.FakeClock` into the keeper and the simulator and
+over a week) inject a :class:`~tray_app.core.clock.FakeClock` into the keeper and the simulator and
 run requests inline (``SyncRunner``), ticking every 15 s of fake time as the app's timer would.
 """
 
@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEventLoop, QObject, Qt, QTimer
 
 from tests.perf import procs, refleak
-from tray_app.api import ApiError, Command, ErrorCategory
-from tray_app.clock import FakeClock
-from tray_app.credentials import Credentials, CredentialStore
-from tray_app.keeper import TICK_SECONDS, Keeper, SyncRunner
-from tray_app.session import LAST_TRY_MARGIN, LIFETIME, Event, Request
-from tray_app.simulator import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
-from tray_app.state import State
+from tray_app.core.clock import FakeClock
+from tray_app.core.protocol import ApiError, Command, ErrorCategory
+from tray_app.core.session import LAST_TRY_MARGIN, LIFETIME, Event, Request
+from tray_app.core.state import State
+from tray_app.qt.keeper import TICK_SECONDS, Keeper, SyncRunner
+from tray_app.services.credentials import Credentials, CredentialStore
+from tray_app.sim.server import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
 
 DEMO = Credentials(DEMO_API_ID, DEMO_USER, DEMO_PASSWORD)
 HOUR = 3600.0

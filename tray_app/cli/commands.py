@@ -20,12 +20,12 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from tray_app import __version__
-from tray_app.api import DEFAULT_BASE_URL, ApiError, ErrorCategory, is_loopback_host
-from tray_app.redact import mask_id
+from tray_app.core.protocol import DEFAULT_BASE_URL, ApiError, ErrorCategory, is_loopback_host
+from tray_app.core.redact import mask_id
 
 if TYPE_CHECKING:
-    from tray_app.api import ApiClient
-    from tray_app.credentials import CredentialStore
+    from tray_app.services.credentials import CredentialStore
+    from tray_app.services.http_client import ApiClient
 
 EXIT_OK = 0
 EXIT_OTHER = 1
@@ -195,7 +195,7 @@ def _run_tray(args: argparse.Namespace, verbose: bool) -> int:
 
 
 def _setup_console_logging(verbose: bool) -> None:
-    from tray_app.logs import setup_logging
+    from tray_app.services.logs import setup_logging
 
     try:
         setup_logging("DEBUG" if verbose else "WARNING", console=True)
@@ -214,11 +214,11 @@ def _explain(error: ApiError) -> str:
 
 
 def _base_url(args: argparse.Namespace) -> str:
-    from tray_app.api import validate_base_url
+    from tray_app.core.protocol import validate_base_url
 
     url = getattr(args, "base_url", None) or os.environ.get("CLICKATELL_BASE_URL")
     if not url:
-        from tray_app.settings import Settings
+        from tray_app.services.settings import Settings
 
         url = Settings().base_url or DEFAULT_BASE_URL
     try:
@@ -228,13 +228,13 @@ def _base_url(args: argparse.Namespace) -> str:
 
 
 def _store() -> CredentialStore:
-    from tray_app.credentials import CredentialStore
+    from tray_app.services.credentials import CredentialStore
 
     return CredentialStore()
 
 
 def _client(args: argparse.Namespace) -> ApiClient:
-    from tray_app.api import ApiClient
+    from tray_app.services.http_client import ApiClient
 
     return ApiClient(_base_url(args))
 
@@ -250,7 +250,7 @@ def _stored_session(store: CredentialStore) -> str:
 
 
 def _remember_expiry(expires_at: float | None) -> None:
-    from tray_app.settings import Settings
+    from tray_app.services.settings import Settings
 
     Settings().session_expires_at = expires_at
 
@@ -261,14 +261,14 @@ def _expires_text(expires_at: float | None) -> str:
     left = expires_at - time.time()
     if left <= 0:
         return "expired (unless used elsewhere since)"
-    from tray_app.state import mm_ss
+    from tray_app.core.state import mm_ss
 
     return f"in {mm_ss(left)} (if not used elsewhere since)"
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    from tray_app.credentials import Credentials
-    from tray_app.session import LIFETIME
+    from tray_app.core.session import LIFETIME
+    from tray_app.services.credentials import Credentials
 
     password = _read_password(args.password_stdin)
     if not password:
@@ -305,7 +305,7 @@ def cmd_logout(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from tray_app.settings import Settings
+    from tray_app.services.settings import Settings
 
     store = _store()
     session_id = store.load_session_id()
@@ -327,7 +327,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_ping(args: argparse.Namespace) -> int:
-    from tray_app.session import LIFETIME
+    from tray_app.core.session import LIFETIME
 
     client = _client(args)
     session_id = _stored_session(_store())
@@ -344,7 +344,7 @@ def cmd_session_id(args: argparse.Namespace) -> int:
 
 
 def cmd_balance(args: argparse.Namespace) -> int:
-    from tray_app.session import LIFETIME
+    from tray_app.core.session import LIFETIME
 
     client = _client(args)
     session_id = _stored_session(_store())
@@ -358,8 +358,8 @@ def cmd_balance(args: argparse.Namespace) -> int:
 def cmd_keepalive(args: argparse.Namespace) -> int:
     from PySide6.QtCore import QCoreApplication
 
-    from tray_app.keeper import Keeper
-    from tray_app.settings import Settings
+    from tray_app.qt.keeper import Keeper
+    from tray_app.services.settings import Settings
 
     base_url = _base_url(args)
     settings = Settings()
@@ -377,7 +377,7 @@ def cmd_keepalive(args: argparse.Namespace) -> int:
     keeper.snapshot_changed.connect(reporter.snapshot)
     keeper.event.connect(reporter.event)
     keeper.snapshot_changed.connect(lambda snap: _remember_expiry(snap.expires_at))
-    from tray_app.unix_signals import quit_on_signals
+    from tray_app.qt.unix_signals import quit_on_signals
 
     wakeup = quit_on_signals(app)
     keeper.start()
@@ -404,7 +404,7 @@ class _KeepaliveReporter:
             self._say(keyring_problem)
 
     def snapshot(self, snapshot: object) -> None:
-        from tray_app.state import Snapshot, mm_ss
+        from tray_app.core.state import Snapshot, mm_ss
 
         assert isinstance(snapshot, Snapshot)
         parts = [snapshot.state.value, f"session {mask_id(snapshot.session_id)}"]
@@ -424,7 +424,7 @@ class _KeepaliveReporter:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from tray_app.simulator import Simulator
+    from tray_app.sim.server import Simulator
 
     def report(record: dict[str, str]) -> None:
         print(json.dumps(record), flush=True)

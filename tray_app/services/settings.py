@@ -16,8 +16,8 @@ from typing import Generic, TypeVar
 
 from PySide6.QtCore import QSettings
 
-from tray_app.api import DEFAULT_BASE_URL, validate_base_url
-from tray_app.redact import mask_text
+from tray_app.core.protocol import DEFAULT_BASE_URL, validate_base_url
+from tray_app.core.redact import mask_text
 
 ORGANIZATION = "clickatell-session-tray"
 APPLICATION = "clickatell-session-tray"

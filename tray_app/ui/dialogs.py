@@ -3,7 +3,7 @@
 Neither dialog blocks the event loop (the keep-alive must go on while one is open) and neither
 talks to the network or the keyring itself: the sign-in dialog hands its credentials to its
 owner and waits to be told how the attempt went; the settings dialog writes through the
-validating :class:`~tray_app.settings.Settings` setters and says so with ``applied``.
+validating :class:`~tray_app.services.settings.Settings` setters and says so with ``applied``.
 
 Widgets are created without a parent and adopted by the layouts in reading order, so the
 tab order is the visual order with no explicit chain to keep in step.
@@ -30,9 +30,9 @@ from PySide6.QtWidgets import (
 )
 
 from tray_app import APP_NAME
-from tray_app.api import validate_base_url
-from tray_app.credentials import Credentials
-from tray_app.settings import Settings
+from tray_app.core.protocol import validate_base_url
+from tray_app.services.credentials import Credentials
+from tray_app.services.settings import Settings
 
 _API_ID = re.compile(r"[0-9]+")
 _ICON_THEMES = (("Auto", "auto"), ("Light panel", "light"), ("Dark panel", "dark"))
@@ -193,7 +193,7 @@ class SignInDialog(QDialog):
         storage.setObjectName("storage_note")
         layout.addWidget(storage)
         if demo:
-            from tray_app.simulator import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER
+            from tray_app.core.demo import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER
 
             hint = _note_label(f"Demo account: {DEMO_API_ID} / {DEMO_USER} / {DEMO_PASSWORD}")
             hint.setObjectName("demo_hint")

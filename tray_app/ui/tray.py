@@ -18,13 +18,13 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from tray_app import APP_NAME
-from tray_app.clipboard import SecretClipboard
-from tray_app.icons import StatusIconCache
-from tray_app.keeper import Keeper
-from tray_app.notify import Notifier
-from tray_app.redact import mask_id
-from tray_app.session import Event
-from tray_app.state import Snapshot, State, mm_ss
+from tray_app.core.redact import mask_id
+from tray_app.core.session import Event
+from tray_app.core.state import Snapshot, State, mm_ss
+from tray_app.qt.keeper import Keeper
+from tray_app.ui.clipboard import SecretClipboard
+from tray_app.ui.icons import StatusIconCache
+from tray_app.ui.notify import Notifier
 
 log = logging.getLogger(__name__)
 

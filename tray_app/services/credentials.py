@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
-from tray_app.redact import mask_text
+from tray_app.core.redact import mask_text
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend

@@ -54,15 +54,13 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tray_app.api import is_loopback_host
-from tray_app.clock import Clock, SystemClock
-from tray_app.redact import mask_text
+from tray_app.core.clock import Clock, SystemClock
+from tray_app.core.demo import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER
+from tray_app.core.protocol import is_loopback_host
+from tray_app.core.redact import mask_text
 
 logger = logging.getLogger(__name__)
 
-DEMO_API_ID = "1000001"
-DEMO_USER = "demo"
-DEMO_PASSWORD = "demo"
 
 API_COMMANDS = ("auth", "ping", "getbalance")
 FAULT_KINDS = ("503", "garbage", "drop", "hang")

@@ -25,7 +25,7 @@ from PySide6.QtGui import (
     QTransform,
 )
 
-from tray_app.state import Snapshot, State
+from tray_app.core.state import Snapshot, State
 
 AMBER_BELOW_SECONDS = 180
 """An active session with less time left than this turns amber: time to notice."""

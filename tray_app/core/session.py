@@ -31,8 +31,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from tray_app.api import ApiError, Command, ErrorCategory
-from tray_app.state import Snapshot, State
+from tray_app.core.protocol import ApiError, Command, ErrorCategory
+from tray_app.core.state import Snapshot, State
 
 LIFETIME = 15 * 60.0
 DEFAULT_INTERVAL = 10 * 60.0

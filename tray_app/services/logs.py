@@ -15,7 +15,7 @@ from pathlib import Path
 
 import platformdirs
 
-from tray_app.redact import SECRET_FILTER
+from tray_app.core.redact import SECRET_FILTER
 
 LOG_DIR_NAME = "clickatell-session-tray"
 LOG_FILE_NAME = "clickatell-tray.log"

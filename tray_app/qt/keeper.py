@@ -1,4 +1,4 @@
-"""The session keeper: a headless QObject that follows :class:`~tray_app.session.KeepAlivePlan`.
+"""The session keeper: a headless QObject that follows the keep-alive plan (core.session).
 
 It owns the one timer and the one worker thread. Network calls and keyring
 calls run on the worker, so the event loop (and the tray's menu) stays
@@ -16,14 +16,15 @@ from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from tray_app.api import ApiClient, ApiError, Command, ErrorCategory
-from tray_app.clock import Clock, SystemClock
-from tray_app.redact import SECRET_FILTER, mask_id
-from tray_app.session import DEFAULT_INTERVAL, LIFETIME, KeepAlivePlan, Outcome, Request
-from tray_app.state import Snapshot, State
+from tray_app.core.clock import Clock, SystemClock
+from tray_app.core.protocol import ApiError, Command, ErrorCategory
+from tray_app.core.redact import SECRET_FILTER, mask_id
+from tray_app.core.session import DEFAULT_INTERVAL, LIFETIME, KeepAlivePlan, Outcome, Request
+from tray_app.core.state import Snapshot, State
+from tray_app.services.http_client import ApiClient
 
 if TYPE_CHECKING:
-    from tray_app.credentials import Credentials, CredentialStore
+    from tray_app.services.credentials import Credentials, CredentialStore
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class NoCredentials(Exception):
 
 
 class Keeper(QObject):
-    """Keeps one session alive; see :mod:`tray_app.session` for the rules it follows."""
+    """Keeps one session alive; see :mod:`tray_app.core.session` for the rules it follows."""
 
     snapshot_changed = Signal(object)
     state_changed = Signal(object)

@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING, assert_never
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from tray_app import APP_ID, APP_NAME
-from tray_app.redact import mask_id, mask_text
-from tray_app.session import Event
+from tray_app.core.redact import mask_id, mask_text
+from tray_app.core.session import Event
 
 if TYPE_CHECKING:
     from jeepney import DBusAddress

@@ -1,0 +1,1 @@
+"""The Qt layer with no widgets: the keeper, its worker, wake-up sources, the local sockets."""

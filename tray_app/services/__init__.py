@@ -1,0 +1,1 @@
+"""Services with side effects: the HTTP client, the keyring store, settings, autostart, logs."""

@@ -1,0 +1,1 @@
+"""The local stand-in for the Clickatell legacy HTTP API."""

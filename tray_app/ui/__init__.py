@@ -1,0 +1,1 @@
+"""What the user sees: the tray view, icons, clipboard, notifications, dialogs."""
