@@ -1,4 +1,4 @@
-"""The code base stays ruff clean: the check runs with the suite, so CI cannot skip it."""
+"""The code base stays ruff and mypy clean: the checks run with the suite, so CI cannot skip."""
 
 import shutil
 import subprocess
@@ -16,5 +16,32 @@ def test_ruff_reports_nothing() -> None:
         pytest.skip("ruff is not installed (pip install -e '.[test]')")
     result = subprocess.run(
         [ruff, "check", "--no-cache", str(ROOT)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_reports_nothing() -> None:
+    mypy = shutil.which("mypy") or str(Path(sys.executable).with_name("mypy"))
+    if not Path(mypy).exists():
+        pytest.skip("mypy is not installed (pip install -e '.[test]')")
+    result = subprocess.run(
+        [mypy, "--no-incremental", "--config-file", str(ROOT / "pyproject.toml")],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_changes_nothing() -> None:
+    ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
+    if not Path(ruff).exists():
+        pytest.skip("ruff is not installed (pip install -e '.[test]')")
+    result = subprocess.run(
+        [ruff, "format", "--check", "--no-cache", str(ROOT)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -102,7 +102,8 @@ class Keeper(QObject):
     session_id_changed = Signal(object)
     deadlines_changed = Signal(object, object)
     error_changed = Signal(object)
-    event = Signal(object)
+    # Shadows QObject.event() for type checkers only: Qt dispatches events in C++.
+    event = Signal(object)  # type: ignore[assignment]
     request_sent = Signal(object)
     request_done = Signal(object, object)
     started = Signal(bool)

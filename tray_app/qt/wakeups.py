@@ -49,7 +49,8 @@ class WakeupWatcher(QObject):
             return
         service, path, interface = LOGIND
         slot = SLOT("prepare_for_sleep(bool)")
-        if bus.connect(service, path, interface, "PrepareForSleep", self, slot):
+        # The stubs lack the (service, path, interface, name, receiver, slot) overload.
+        if bus.connect(service, path, interface, "PrepareForSleep", self, slot):  # type: ignore[call-overload]
             self.sources.append("logind")
 
     def _watch_network(self) -> None:

@@ -23,6 +23,7 @@ import sysconfig
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from tray_app import APP_ID, APP_NAME
 from tray_app.resources import DESKTOP_ENTRY, read_bytes
@@ -231,8 +232,15 @@ def windows_approved(data: bytes | None) -> bool:
     return not data or data[0] % 2 == 0
 
 
-def _windows_is_enabled() -> bool:
+def _winreg() -> Any:
+    """``winreg``, loosely typed: on other platforms type checkers see an empty module."""
     import winreg
+
+    return winreg
+
+
+def _windows_is_enabled() -> bool:
+    winreg = _winreg()
 
     try:
         with winreg.OpenKey(winreg.HKEY_CURRENT_USER, WINDOWS_RUN_KEY) as key:
@@ -250,7 +258,7 @@ def _windows_is_enabled() -> bool:
 
 
 def _windows_enable(command_line: str) -> None:
-    import winreg
+    winreg = _winreg()
 
     try:
         with winreg.CreateKeyEx(
@@ -263,7 +271,7 @@ def _windows_enable(command_line: str) -> None:
 
 
 def _windows_disable() -> None:
-    import winreg
+    winreg = _winreg()
 
     try:
         with winreg.OpenKey(
@@ -281,7 +289,7 @@ def _windows_disable() -> None:
 
 def _windows_forget_approval() -> None:
     """Drop Task Manager's verdict, so that our own switch is the one that counts."""
-    import winreg
+    winreg = _winreg()
 
     try:
         with winreg.OpenKey(

@@ -194,10 +194,14 @@ class Simulator:
     @property
     def base_url(self) -> str:
         """Where clients reach it, with the real port even when bound to port 0."""
-        host, port = self._server.server_address[:2]
-        if ":" in str(host):
+        host, port = self._address()
+        if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{port}"
+
+    def _address(self) -> tuple[str, int]:
+        host, port = self._server.server_address[:2]
+        return (host.decode() if isinstance(host, bytes | bytearray) else host), int(port)
 
     @property
     def latency(self) -> float:
@@ -235,7 +239,7 @@ class Simulator:
         while thread.is_alive():
             with (
                 contextlib.suppress(OSError),
-                socket.create_connection(self._server.server_address[:2], timeout=1.0),
+                socket.create_connection(self._address(), timeout=1.0),
             ):
                 pass
             thread.join(0.05)

@@ -129,7 +129,16 @@ class _Courier:
         urgency = _URGENCY_CRITICAL if note.critical else _URGENCY_NORMAL
         hints = {"urgency": ("y", urgency), "desktop-entry": ("s", APP_ID)}
         timeout_ms = 0 if note.critical else NORMAL_TIMEOUT_MS
-        arguments = (APP_NAME, self._last_id, self._icon, note.title, body, [], hints, timeout_ms)
+        arguments: tuple[object, ...] = (
+            APP_NAME,
+            self._last_id,
+            self._icon,
+            note.title,
+            body,
+            [],
+            hints,
+            timeout_ms,
+        )
         message = new_method_call(_service(), "Notify", "susssasa{sv}i", arguments)
         try:
             reply = connection.send_and_get_reply(message, timeout=REPLY_TIMEOUT_S)
