@@ -96,7 +96,16 @@ def test_bare_ok_from_ping_keeps_the_session_id_sent(body: str) -> None:
 
 
 def test_ping_echo_is_returned() -> None:
-    assert parse_session_answer(Command.PING, f"OK: {OTHER_SID}", sent_session_id=SID) == OTHER_SID
+    assert parse_session_answer(Command.PING, f"OK: {SID}", sent_session_id=SID) == SID
+
+
+def test_ping_answering_another_id_is_refused_as_session_gone() -> None:
+    """Not adopted silently: the app signs in again, which announces and stores the new ID."""
+    with pytest.raises(ApiError) as caught:
+        parse_session_answer(Command.PING, f"OK: {OTHER_SID}", sent_session_id=SID)
+    assert caught.value.category is ErrorCategory.SESSION_GONE
+    assert OTHER_SID not in caught.value.raw
+    assert OTHER_SID not in str(caught.value)
 
 
 def test_bare_ok_from_auth_is_not_a_session() -> None:

@@ -147,6 +147,16 @@ def test_show_error_displays_the_text_and_gives_the_inputs_back(qtbot: QtBot) ->
     assert dialog.isVisible()
 
 
+def test_an_error_quoting_html_is_shown_as_plain_text(qtbot: QtBot, tmp_path: Path) -> None:
+    """A server's error page must not render, nor load a local file through ``<img>``."""
+    dialog = sign_in_dialog(qtbot)
+    text = f'ERR 114: <img src="{tmp_path / "secret.png"}"><b>Bold</b>'
+    dialog.show_error(text)
+    error = child(dialog, QLabel, "error")
+    assert error.textFormat() is Qt.TextFormat.PlainText
+    assert error.text() == text
+
+
 def test_a_new_attempt_after_an_error_hides_the_old_error(qtbot: QtBot) -> None:
     dialog = sign_in_dialog(qtbot)
     fill(dialog, "3456789", "alice", "wrong")

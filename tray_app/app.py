@@ -95,6 +95,7 @@ class NoTrayWindow(QWidget):
         explanation = QLabel(NO_TRAY_TEXT)
         explanation.setWordWrap(True)
         self.status = QLabel()
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # the last error may quote a server
         layout.addWidget(explanation)
         layout.addWidget(self.status)
         for text, action in (

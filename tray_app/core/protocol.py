@@ -6,6 +6,12 @@ lines, a bare ``OK:``, ``ERR:`` without a code, HTML error pages), so the parser
 is lenient about form and strict about meaning: anything it does not understand
 is a transient error carrying the (masked) raw text, never an exception of
 another type.
+
+Only a 2xx answer can succeed: an ``OK:`` under a 3xx or 4xx (a captive portal, a proxy's
+page) is a transient error. An ``ERR:`` line is honoured under any status below 500, since
+a refusal is never mistaken for success and retrying a refused password could lock the
+account; a 5xx is transient whatever its body says. Every description and raw text taken
+from an answer goes through :func:`~tray_app.core.server_text.server_text`.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from tray_app.core.redact import mask_text
+from tray_app.core.server_text import server_text
 
 DEFAULT_BASE_URL = "https://api.clickatell.com"
 
@@ -26,6 +33,7 @@ _OK_LINE = re.compile(r"^OK\b\s*:?\s*(\S*)", _ANSWER)
 _ERR_LINE = re.compile(r"^ERR\b\s*:?\s*(\d+)?\s*,?\s*(.*)$", _ANSWER)
 _CREDIT_LINE = re.compile(r"^Credits?\s*:\s*([-+]?\d{1,15}(?:\.\d{1,15})?)\s*$", _ANSWER)
 _RAW_KEPT = 200
+_RAW_SCANNED = 4096
 _MAX_CODE_DIGITS = 6
 
 
@@ -104,8 +112,14 @@ def _first_line(body: str) -> str:
     return ""
 
 
-def _kept_raw(body: str) -> str:
-    return mask_text(body[:_RAW_KEPT])
+def _kept_raw(body: str, secrets: tuple[str, ...] = ()) -> str:
+    """The start of the answer for the log: masked first (so no secret is cut in half and
+    escapes the mask), then made safe to show."""
+    return server_text(mask_text(body[:_RAW_SCANNED], secrets), _RAW_KEPT)
+
+
+def _is_success(status: int) -> bool:
+    return 200 <= status < 300
 
 
 def _unexpected(command: Command, body: str, status: int) -> ApiError:
@@ -130,7 +144,7 @@ def _error_from_line(command: Command, line: str, body: str) -> ApiError | None:
     code = int(significant) if digits is not None and len(significant) <= _MAX_CODE_DIGITS else None
     return ApiError(
         classify(code, command),
-        description.strip() or "no description given",
+        server_text(description) or "no description given",
         command,
         code=code,
         raw=_kept_raw(body),
@@ -142,7 +156,10 @@ def parse_session_answer(
 ) -> str:
     """The session ID from an ``auth`` or ``ping`` answer.
 
-    A ping may answer a bare ``OK:``; the session ID is then the one that was sent.
+    A ping may answer a bare ``OK:``; the session ID is then the one that was sent. A ping
+    answered with another ID is refused as "session gone": the server does not know ours (or
+    is not the API), so the app signs in again, which announces and stores the new ID, rather
+    than adopting an ID it never asked for.
     """
     line = _first_line(body)
     if status >= 500:
@@ -150,15 +167,22 @@ def parse_session_answer(
     error = _error_from_line(command, line, body)
     if error is not None:
         raise error
-    match = _OK_LINE.match(line)
+    match = _OK_LINE.match(line) if _is_success(status) else None
     if match is None:
         raise _unexpected(command, body, status)
     token = match.group(1)
-    if token and _SESSION_TOKEN.match(token):
-        return token
     if not token and command is Command.PING and sent_session_id:
         return sent_session_id
-    raise _unexpected(command, body, status)
+    if not token or not _SESSION_TOKEN.match(token):
+        raise _unexpected(command, body, status)
+    if command is Command.PING and sent_session_id and token != sent_session_id:
+        raise ApiError(
+            ErrorCategory.SESSION_GONE,
+            "the server answered the ping with another session ID",
+            command,
+            raw=_kept_raw(body, (token,)),
+        )
+    return token
 
 
 def parse_balance_answer(body: str, status: int = 200) -> float:
@@ -169,7 +193,7 @@ def parse_balance_answer(body: str, status: int = 200) -> float:
     error = _error_from_line(Command.BALANCE, line, body)
     if error is not None:
         raise error
-    match = _CREDIT_LINE.match(line)
+    match = _CREDIT_LINE.match(line) if _is_success(status) else None
     if match is None:
         raise _unexpected(Command.BALANCE, body, status)
     return float(match.group(1))

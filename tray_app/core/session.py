@@ -13,7 +13,7 @@ Decisions the design left open, taken here:
   server can have re-armed the session, so the local expiry is never late.
 * Transient failures retry after 5, 10, 20, 40, then every 60 seconds, but
   never later than one minute before the expiry: a request takes at most
-  20 s (connect and read timeouts), so the last try still lands in time.
+  20 s (the client's total deadline), so the last try still lands in time.
   If that last try fails too, the next one is an ``auth`` at the expiry.
 * When the expiry has passed locally, the next request is an ``auth``, not a
   ``ping`` that can only fail.

@@ -58,8 +58,13 @@ def _note_label(text: str) -> QLabel:
 
 
 def _error_label() -> QLabel:
-    """Red text, readable on dark themes too; selectable so that an error code can be copied."""
+    """Red text, readable on dark themes too; selectable so that an error code can be copied.
+
+    Plain text only: an error may quote a server, and rich text would render its HTML
+    (``<img>`` included, which loads local files).
+    """
     label = QLabel()
+    label.setTextFormat(Qt.TextFormat.PlainText)
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     palette = label.palette()
