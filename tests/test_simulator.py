@@ -419,7 +419,7 @@ def test_a_failing_callback_does_not_break_serving(http: requests.Session) -> No
 def test_nothing_reaches_stderr_and_no_password_anywhere(
     http: requests.Session, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level("DEBUG", logger="tray_app.sim.server")
+    caplog.set_level("DEBUG", logger="tray_app.sim")
     with Simulator(accounts=[RICH], fault_rate=0.5, seed=3) as sim:
         for method in ("GET", "POST"):
             for _ in range(10):

@@ -1,0 +1,159 @@
+"""The HTTP side of the simulator: one request in, one answer out, the way the real API does it.
+
+Status 200 and a one-line ``text/plain`` body ending in a newline, even for ``ERR:``. GET (query
+string) and POST (form body) both work; a POST body's fields win over the query's. HTTP/1.1
+keep-alive works, as on the real servers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from tray_app.core.redact import mask_text
+from tray_app.sim.faults import HTML, PAGE_503, TEXT, check_kind
+from tray_app.sim.model import API_COMMANDS
+
+if TYPE_CHECKING:
+    from tray_app.sim.server import SimServer
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+CONTROL_ENDPOINTS = ("expire", "faults", "stats")
+
+
+class Handler(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive like the real API.
+
+    Nagle is off: headers and body go out in two writes, and the second would otherwise
+    wait for the client's delayed ACK, 40 ms a request on loopback.
+    """
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server_version = "ClickatellSimulator"
+    timeout = 60
+    server: SimServer
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def version_string(self) -> str:
+        """Name the simulator in the Server header without advertising the Python version."""
+        return self.server_version
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Replace the stderr access log: a GET's request line can carry a password."""
+        logger.debug("%s %s", self.address_string(), mask_text(format % args))
+
+    def _dispatch(self) -> None:
+        url = urlsplit(self.path)
+        params = self._params(url.query)
+        if params is None:
+            return
+        section, _, name = url.path.strip("/").partition("/")
+        if section == "http" and name in API_COMMANDS:
+            self._api(name, params)
+        elif section == "sim" and name in CONTROL_ENDPOINTS:
+            self._control(name, params)
+        else:
+            self._send(404, "Not found\n")
+
+    def _params(self, query: str) -> dict[str, str] | None:
+        """Query and form fields merged, or None after refusing a body it cannot read."""
+        fields = parse_qs(query, keep_blank_values=True)
+        if self.command == "POST":
+            if "Transfer-Encoding" in self.headers:
+                self.close_connection = True
+                self._send(411, "Content-Length required\n")
+                return None
+            try:
+                length = int(self.headers.get("Content-Length", "0"))
+            except ValueError:
+                length = -1
+            if not 0 <= length <= MAX_BODY:
+                self.close_connection = True
+                self._send(413, "Body too large or bad Content-Length\n")
+                return None
+            body = self.rfile.read(length).decode("utf-8", errors="replace")
+            fields.update(parse_qs(body, keep_blank_values=True))
+        return {key: values[0] for key, values in fields.items()}
+
+    def _api(self, command: str, params: dict[str, str]) -> None:
+        sim = self.server.simulator
+        fault = sim.faults.take()
+        if fault is not None and fault.kind == "hang":
+            sim.record(command, "fault hang")
+            sim.wait(fault.seconds)
+            self.close_connection = True
+            return
+        if not sim.wait(sim.faults.latency):
+            self.close_connection = True
+            return
+        if fault is None:
+            outcome, body = sim.model.answer(command, params)
+            sim.record(command, outcome)
+            self._send(200, body + "\n")
+            return
+        sim.record(command, f"fault {fault.kind}")
+        if fault.kind == "503":
+            self._send(503, PAGE_503, HTML)
+        elif fault.kind == "garbage":
+            content_type, body = sim.faults.garbage()
+            self._send(200, body, content_type)
+        else:
+            self.close_connection = True
+
+    def _control(self, name: str, params: dict[str, str]) -> None:
+        sim = self.server.simulator
+        wanted = "GET" if name == "stats" else "POST"
+        if self.command != wanted:
+            self._send(405, f"Use {wanted}\n", headers={"Allow": wanted})
+        elif name == "stats":
+            self._send(200, json.dumps(sim.stats()) + "\n", "application/json")
+        elif name == "expire":
+            sim.expire_all()
+            self._send(200, "OK\n")
+        else:
+            try:
+                self._set_faults(params)
+            except ValueError as error:
+                self._send(400, f"ERR: {error}\n")
+            else:
+                self._send(200, "OK\n")
+
+    def _set_faults(self, params: dict[str, str]) -> None:
+        """Apply /sim/faults all or nothing: every value is checked before any takes effect."""
+        sim = self.server.simulator
+        latency, fault_rate = (
+            float(params[k]) if params.get(k) else None for k in ("latency", "fault_rate")
+        )
+        kind = params.get("next_fault")
+        if kind:
+            check_kind(kind)
+        sim.set_faults(latency=latency, fault_rate=fault_rate)
+        if kind:
+            sim.force_next_fault(kind)
+
+    def _send(
+        self,
+        status: int,
+        body: str,
+        content_type: str = TEXT,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        data = body.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
