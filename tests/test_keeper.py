@@ -237,3 +237,57 @@ def test_event_loop_answers_while_a_request_hangs(qtbot: object, store: Credenti
     assert hung_for >= 9.5, "the request did not hang; the test would prove nothing"
     print(f"largest event-loop delay while a request hung {hung_for:.1f} s: {largest_gap:.3f} s")
     assert largest_gap < 0.5
+
+
+def follow_timer(keeper: Keeper, clock: FakeClock, seconds: float) -> int:
+    """Let time pass as the keeper's own timer would fire it; the number of wake-ups.
+
+    A timer aimed before a suspend fires at once after it (the fake clock's monotonic time
+    stood still, so this is early, never late).
+    """
+    end, wakes = clock.wall() + seconds, 0
+    while keeper.wake_at is not None and keeper.wake_at <= end:
+        clock.advance(max(0.0, keeper.wake_at - clock.wall()))
+        keeper.tick()
+        wakes += 1
+    clock.advance(max(0.0, end - clock.wall()))
+    return wakes
+
+
+def test_a_kept_hour_is_one_wake_up_a_minute_with_the_pings_on_it(
+    qapp: object, simulator: Simulator, store: CredentialStore, clock: FakeClock
+) -> None:
+    keeper = make_keeper(simulator, store, clock)
+    keeper.sign_in(DEMO)
+    wakes = follow_timer(keeper, clock, 3600)
+    assert simulator.count("ping", "ok") == 6
+    assert simulator.count("auth") == 1
+    assert 59 <= wakes <= 61
+
+
+def test_nothing_kept_stops_the_timer(
+    qapp: object, simulator: Simulator, store: CredentialStore, clock: FakeClock
+) -> None:
+    keeper = make_keeper(simulator, store, clock)
+    keeper.sign_in(DEMO)
+    assert keeper.wake_at is not None
+    keeper.pause()
+    assert keeper.wake_at is None
+    keeper.resume()
+    assert keeper.wake_at is not None
+    keeper.sign_out()
+    assert keeper.wake_at is None
+
+
+def test_a_suspend_is_noticed_on_the_next_minute_tick(
+    qapp: object, simulator: Simulator, store: CredentialStore, clock: FakeClock
+) -> None:
+    """Without logind, the wall clock outrunning the monotonic one still triggers a ping."""
+    keeper = make_keeper(simulator, store, clock)
+    keeper.sign_in(DEMO)
+    follow_timer(keeper, clock, 120)
+    clock.suspend(300)
+    follow_timer(keeper, clock, 1)
+    assert simulator.count("ping", "ok") == 0
+    follow_timer(keeper, clock, 5)
+    assert simulator.count("ping", "ok") == 1

@@ -66,6 +66,11 @@ def test_a_kept_hour_costs_six_pings_and_no_auth(figures: dict[str, Any]) -> Non
     assert figures["requests_per_kept_hour"] == {"pings": 6, "auths": 0}
 
 
+def test_a_kept_hour_wakes_the_keeper_about_once_a_minute(figures: dict[str, Any]) -> None:
+    """One timer a minute (the icon's minute and the suspend check), the pings on the same grid."""
+    assert 55 <= figures["keeper_timer_wakes_per_kept_hour"] <= 61
+
+
 def test_soak_signs_in_once_and_never_loses_a_session_it_could_keep(
     figures: dict[str, Any],
 ) -> None:

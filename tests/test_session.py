@@ -11,6 +11,7 @@ from tray_app.core.session import (
     BACK_ONLINE_AFTER,
     LAST_TRY_MARGIN,
     RESUME_GRACE,
+    TICK,
     Event,
     KeepAlivePlan,
     Outcome,
@@ -277,3 +278,44 @@ def test_stale_results_are_ignored() -> None:
 def test_interval_must_be_under_the_lifetime(seconds: float) -> None:
     with pytest.raises(ValueError):
         KeepAlivePlan(interval=seconds)
+
+
+def test_an_active_session_wakes_on_the_expiry_minute_grid() -> None:
+    """One wake-up a minute: exactly when the icon's minutes change, never in between."""
+    plan = KeepAlivePlan()
+    signed_in(plan)
+    assert plan.next_wake(T0) == T0 + 60
+    assert plan.next_wake(T0 + 20) == T0 + 60
+    assert plan.next_wake(T0 + 60) == T0 + 120
+    assert plan.next_wake(T0 + 599.5) == T0 + 600  # also the ping's due time
+
+
+def test_a_due_retry_wakes_before_the_minute() -> None:
+    plan = KeepAlivePlan()
+    signed_in(plan)
+    ping = sent(plan.tick(T0 + 600, 600))
+    plan.completed(ping, error(ErrorCategory.TRANSIENT), T0 + 600)
+    assert plan.next_wake(T0 + 600) == T0 + 605
+
+
+def test_a_request_in_flight_still_gets_the_suspend_tick() -> None:
+    plan = KeepAlivePlan()
+    sent(plan.sign_in(T0))
+    assert plan.next_wake(T0) == T0 + TICK
+
+
+@pytest.mark.parametrize("how", ["signed out", "paused", "failed", "expired"])
+def test_nothing_kept_means_no_wake_up(how: str) -> None:
+    plan = KeepAlivePlan()
+    if how != "signed out":
+        signed_in(plan)
+    if how == "paused":
+        plan.pause()
+    elif how == "failed":
+        auth = sent(plan.sign_in(T0 + 1))
+        plan.completed(auth, error(ErrorCategory.CREDENTIALS_REJECTED, Command.AUTH), T0 + 1)
+    elif how == "expired":
+        plan.has_credentials = False
+        plan.tick(T0 + 3600, 3600)
+    assert plan.state.value == how
+    assert plan.next_wake(T0 + 3600) is None

@@ -169,14 +169,18 @@ def test_icon_changes_with_the_state(view: TrayView, keeper: Keeper) -> None:
     assert paused != active
 
 
-def test_minute_timer_aims_at_the_next_minute_change(
+def test_the_icon_follows_the_minute_on_the_keepers_tick(
     view: TrayView, keeper: Keeper, clock: FakeClock
 ) -> None:
+    """The view has no timer of its own: the keeper's minute tick is its redraw."""
     keeper.sign_in(DEMO)
-    clock.advance(20)
-    view.refresh()
-    remaining = view._minute_timer.remainingTime()
-    assert 39_000 <= remaining <= 41_000
+    fifteen = view.tray.icon().pixmap(32).toImage()
+    assert keeper.wake_at is not None
+    clock.advance(keeper.wake_at - clock.wall())
+    assert view.tray.icon().pixmap(32).toImage() == fifteen
+    keeper.tick()
+    assert view.tray.icon().pixmap(32).toImage() != fifteen
+    assert "expires in 14:0" in view.tray.toolTip()
     assert not view._menu_timer.isActive()
 
 

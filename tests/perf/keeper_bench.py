@@ -3,7 +3,7 @@
 Real-time figures (ping latency, event-loop delay) use the keeper as the app runs it, with
 its worker thread and the system clock. Schedule figures (requests an hour, the soak, memory
 over a week) inject a :class:`~tray_app.core.clock.FakeClock` into the keeper and the simulator and
-run requests inline (``SyncRunner``), ticking every 15 s of fake time as the app's timer would.
+run requests inline (``SyncRunner``), ticking whenever the keeper's own timer would fire.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from tray_app.core.clock import FakeClock
 from tray_app.core.protocol import ApiError, Command, ErrorCategory
 from tray_app.core.session import LAST_TRY_MARGIN, LIFETIME, Event, Request
 from tray_app.core.state import State
-from tray_app.qt.keeper import TICK_SECONDS, Keeper, SyncRunner
+from tray_app.qt.keeper import Keeper, SyncRunner
 from tray_app.services.credentials import Credentials, CredentialStore
 from tray_app.sim.server import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
 
@@ -185,7 +185,7 @@ class Recorder:
 
 
 class Schedule:
-    """A keeper and the simulator on one fake clock, ticked every 15 s of fake time."""
+    """A keeper and the simulator on one fake clock, ticked when the keeper's timer would fire."""
 
     def __init__(self, server: Simulator, clock: FakeClock, *, record: bool = True) -> None:
         qt_app()
@@ -198,25 +198,39 @@ class Schedule:
             runner=SyncRunner(),
         )
         self.heard = Recorder()
+        self.ticks = 0
         if record:
             self.heard.attach(self.keeper)
 
-    def run_for(self, seconds: float, step: float = TICK_SECONDS) -> None:
+    def run_for(self, seconds: float) -> None:
+        """Let ``seconds`` of fake time pass, from one wake of the keeper's timer to the next."""
         end = self.clock.wall() + seconds
-        while self.clock.wall() < end:
-            self.clock.advance(step)
+        while True:
+            wake = self.keeper.wake_at
+            if wake is None or wake > end:
+                self.clock.advance(max(0.0, end - self.clock.wall()))
+                return
+            self.clock.advance(max(0.0, wake - self.clock.wall()))
+            self.ticks += 1
             self.keeper.tick()
 
 
 def requests_per_kept_hour() -> dict[str, int]:
-    """Pings and auths in the hour after signing in (the sign-in's own auth not counted)."""
+    """Pings and auths in the hour after signing in (the sign-in's own auth not counted).
+
+    ``timer_wakes`` is how often the keeper's timer fired in that hour.
+    """
     clock = FakeClock()
     with Simulator(clock=clock, seed=1) as server:
         schedule = Schedule(server, clock)
         schedule.keeper.sign_in(DEMO)
         auths, pings = server.count("auth"), server.count("ping")
         schedule.run_for(HOUR)
-        result = {"pings": server.count("ping") - pings, "auths": server.count("auth") - auths}
+        result = {
+            "pings": server.count("ping") - pings,
+            "auths": server.count("auth") - auths,
+            "timer_wakes": schedule.ticks,
+        }
         schedule.keeper.stop()
     return result
 

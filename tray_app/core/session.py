@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from tray_app.core.protocol import ApiError, Command, ErrorCategory
-from tray_app.core.state import Snapshot, State
+from tray_app.core.state import Snapshot, State, next_minute_change
 
 LIFETIME = 15 * 60.0
 DEFAULT_INTERVAL = 10 * 60.0
@@ -43,6 +43,12 @@ LAST_TRY_MARGIN = 60.0
 RESUME_GRACE = 5.0
 BACK_ONLINE_AFTER = 60.0
 CLOCK_JUMP_THRESHOLD = 30.0
+TICK = 60.0
+"""The longest the keeper sleeps while it keeps a session. The suspend check (the wall clock
+outrunning the monotonic one by more than ``CLOCK_JUMP_THRESHOLD``) runs on it, and a minute is
+also what the icon shows, so one wake-up a minute serves both; logind's ``PrepareForSleep``
+reports a resume at once where it exists."""
+_KEPT = (State.ACTIVE, State.RETRYING, State.SIGNING_IN)
 
 
 class Event(StrEnum):
@@ -174,6 +180,24 @@ class KeepAlivePlan:
         return Outcome()
 
     # The passing of time and the results of requests.
+
+    def next_wake(self, now: float) -> float | None:
+        """When :meth:`tick` must next be called; None while no session is kept.
+
+        The earliest of: the request that is due, the next change of the minutes shown for a
+        counting-down session (on the expiry's minute grid, so that the icon's redraw and the
+        tick are one wake-up), and ``TICK`` from now. Signed out, paused, failed or expired,
+        nothing counts down and nothing is due, so the keeper sleeps until someone acts.
+        """
+        if self.state not in _KEPT and self.next_due is None and self.in_flight is None:
+            return None
+        wake = now + TICK
+        if self.next_due is not None and self.in_flight is None:
+            wake = min(wake, self.next_due)
+        counting = self.state in (State.ACTIVE, State.RETRYING) and self.session_id
+        if counting and self.expires_at is not None:
+            wake = min(wake, next_minute_change(self.expires_at, now))
+        return max(now, wake)
 
     def tick(self, wall: float, monotonic: float) -> Outcome:
         """Called on a coarse timer; a suspend shows as the wall clock outrunning the steady one."""

@@ -37,3 +37,21 @@ def mm_ss(seconds: float) -> str:
     """A countdown as ``mm:ss``, rounded up so that 0:00 means really gone."""
     whole = max(0, math.ceil(seconds))
     return f"{whole // 60:02d}:{whole % 60:02d}"
+
+
+def minutes_shown(seconds: float) -> int:
+    """Whole minutes left, rounded up so that "1" means under a minute (the icon's number)."""
+    return max(0, math.ceil(seconds / 60))
+
+
+def next_minute_change(deadline: float, now: float) -> float:
+    """The first moment after ``now`` at which :func:`minutes_shown` of ``deadline`` changes.
+
+    That is the next point of the deadline's one-minute grid: at most 60 s away, and exactly
+    ``deadline`` once under a minute is left. Past the deadline the number stays 0, and the
+    answer is simply a minute from now.
+    """
+    left = deadline - now
+    if left <= 0:
+        return now + 60
+    return deadline - (minutes_shown(left) - 1) * 60

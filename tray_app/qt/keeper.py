@@ -4,22 +4,34 @@ It owns the one timer and the one worker thread. Network calls and keyring
 calls run on the worker, so the event loop (and the tray's menu) stays
 responsive while a request hangs; results come back on the keeper's thread
 and every change goes out as a signal, so a view only listens.
+
+The timer is single-shot and aimed at the plan's next wake (``KeepAlivePlan.next_wake``): at
+most a minute apart while a session is kept, on the expiry's minute grid so that the icon's
+minute redraw (``ticked``) shares the wake-up, and off while nothing is kept.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from tray_app.core.clock import Clock, SystemClock
 from tray_app.core.protocol import ApiError, Command, ErrorCategory
 from tray_app.core.redact import SECRET_FILTER, mask_id
-from tray_app.core.session import DEFAULT_INTERVAL, LIFETIME, KeepAlivePlan, Outcome, Request
+from tray_app.core.session import (
+    DEFAULT_INTERVAL,
+    LIFETIME,
+    TICK,
+    KeepAlivePlan,
+    Outcome,
+    Request,
+)
 from tray_app.core.state import Snapshot, State
 from tray_app.services.http_client import ApiClient
 
@@ -28,7 +40,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TICK_SECONDS = 15.0
+TICK_SECONDS = TICK
+WAKE_MARGIN_MS = 5
+"""Added to each wait, so that the tick lands just after the moment it is aimed at, not before."""
 ClientFactory = Callable[[str], ApiClient]
 
 
@@ -107,6 +121,8 @@ class Keeper(QObject):
     request_sent = Signal(object)
     request_done = Signal(object, object)
     started = Signal(bool)
+    ticked = Signal()
+    """The keeper looked at the clock (at least each minute the icon shows): views redraw."""
 
     def __init__(
         self,
@@ -118,7 +134,6 @@ class Keeper(QObject):
         client_factory: ClientFactory = ApiClient,
         interval: float = DEFAULT_INTERVAL,
         lifetime: float = LIFETIME,
-        tick_seconds: float = TICK_SECONDS,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -133,14 +148,22 @@ class Keeper(QObject):
         """The api_id and user last known to work, to prefill a sign-in form without the keyring."""
         self._plan = KeepAlivePlan(interval=interval, lifetime=lifetime)
         self._last = self._plan.snapshot()
-        self._tick_ms = int(tick_seconds * 1000)
+        self._wake_at: float | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
+        # Precise: Qt makes a coarse timer of 20 s or more very coarse (rounded to the second,
+        # so up to half a second early), and an early tick would cost a second wake-up.
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self.tick)
 
     @property
     def snapshot(self) -> Snapshot:
         return self._last
+
+    @property
+    def wake_at(self) -> float | None:
+        """The wall-clock time the timer is aimed at (it fires a few ms after); None while off."""
+        return self._wake_at
 
     @property
     def interval(self) -> float:
@@ -198,11 +221,13 @@ class Keeper(QObject):
 
     def stop(self) -> None:
         self._timer.stop()
+        self._wake_at = None
         self._runner.shutdown()
 
     @Slot()
     def tick(self) -> None:
         self._follow(self._plan.tick(self._clock.wall(), self._clock.monotonic()))
+        self.ticked.emit()
 
     # Plumbing between the plan, the worker and the signals.
 
@@ -314,8 +339,11 @@ class Keeper(QObject):
         self.snapshot_changed.emit(snapshot)
 
     def _arm_timer(self) -> None:
-        delay_ms = self._tick_ms
-        due = self._plan.next_due
-        if due is not None and not self._plan.in_flight:
-            delay_ms = max(0, min(delay_ms, int((due - self._clock.wall()) * 1000) + 1))
-        self._timer.start(delay_ms)
+        now = self._clock.wall()
+        wake = self._plan.next_wake(now)
+        if wake is None:
+            self._timer.stop()
+            self._wake_at = None
+            return
+        self._wake_at = wake
+        self._timer.start(math.ceil((wake - now) * 1000) + WAKE_MARGIN_MS)

@@ -25,7 +25,7 @@ from PySide6.QtGui import (
     QTransform,
 )
 
-from tray_app.core.state import Snapshot, State
+from tray_app.core.state import Snapshot, State, minutes_shown
 
 AMBER_BELOW_SECONDS = 180
 """An active session with less time left than this turns amber: time to notice."""
@@ -78,7 +78,7 @@ def minutes_left(snapshot: Snapshot, now: float) -> int | None:
     seconds = _seconds_left(snapshot, now)
     if seconds is None:
         return None
-    return min(99, max(0, math.ceil(seconds / 60)))
+    return min(99, minutes_shown(seconds))
 
 
 def _look(snapshot: Snapshot, now: float) -> str:

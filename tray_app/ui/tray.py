@@ -1,15 +1,15 @@
 """The tray icon and its menu: a view of the keeper's state, and the user's hands on it.
 
 Nothing here decides anything about the session. The icon is redrawn when the
-state or the shown minute changes (a single-shot timer aimed at the next
-minute boundary), and the menu's status line ticks every second only while the
-menu is open, so an idle tray costs no CPU.
+state changes and on the keeper's ``ticked``, which comes when the shown minute
+changes (the keeper aims its one timer at the expiry's minute grid, so the
+redraw costs no wake-up of its own); the menu's status line ticks every second
+only while the menu is open, so an idle tray costs no CPU.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 
@@ -84,15 +84,13 @@ class TrayView(QObject):
         self._build_menu(demo_note)
         self.tray.setContextMenu(self.menu)
         self.tray.activated.connect(self._activated)
-        self._minute_timer = QTimer(self)
-        self._minute_timer.setSingleShot(True)
-        self._minute_timer.timeout.connect(self.refresh)
         self._menu_timer = QTimer(self)
         self._menu_timer.setInterval(1000)
         self._menu_timer.timeout.connect(self._refresh_status_line)
         self.menu.aboutToShow.connect(self._menu_opened)
         self.menu.aboutToHide.connect(self._menu_timer.stop)
         keeper.snapshot_changed.connect(self.refresh)
+        keeper.ticked.connect(self.refresh)
         keeper.event.connect(self._notify)
         self.refresh()
 
@@ -139,14 +137,13 @@ class TrayView(QObject):
         self.login_action.blockSignals(blocked)
 
     def refresh(self, _snapshot: object = None) -> None:
-        """Redraw from the keeper's current snapshot and aim the timer at the next minute change."""
+        """Redraw from the keeper's current snapshot (on a change, and on each keeper tick)."""
         snapshot = self._keeper.snapshot
         now = self._clock()
         self.tray.setIcon(self._icons.icon(snapshot, now, self._panel))
         self.tray.setToolTip("\n".join([APP_NAME, *status_lines(snapshot, now)]))
         self._refresh_status_line()
         self._refresh_actions(snapshot)
-        self._aim_minute_timer(snapshot, now)
         self._fetch_balance_once_per_session(snapshot)
 
     def _fetch_balance_once_per_session(self, snapshot: Snapshot) -> None:
@@ -193,17 +190,6 @@ class TrayView(QObject):
         paused = snapshot.state is State.PAUSED
         self.pause_action.setText("Resume keep-alive" if paused else "Pause keep-alive")
         self.pause_action.setEnabled(signed_in)
-
-    def _aim_minute_timer(self, snapshot: Snapshot, now: float) -> None:
-        """Wake when the icon's minute changes; the amber threshold is one such minute."""
-        self._minute_timer.stop()
-        if snapshot.expires_at is None or snapshot.state not in (State.ACTIVE, State.RETRYING):
-            return
-        left = snapshot.expires_at - now
-        if left <= 0:
-            return
-        next_change = left - (math.ceil(left / 60) - 1) * 60
-        self._minute_timer.start(max(50, int(next_change * 1000) + 50))
 
     def _sign_in_or_out(self) -> None:
         if self.sign_action.text() == "Sign out":
