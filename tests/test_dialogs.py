@@ -115,13 +115,13 @@ def test_enter_submits_when_valid_and_does_nothing_when_not(qtbot: QtBot) -> Non
         qtbot.keyClick(password, Qt.Key.Key_Return)
 
 
-def test_submitting_keeps_the_dialog_open_and_busy_with_inputs_disabled(qtbot: QtBot) -> None:
+def test_submitting_keeps_the_dialog_open_and_busy_with_inputs_read_only(qtbot: QtBot) -> None:
     dialog = sign_in_dialog(qtbot)
     fill(dialog, "3456789", "alice", "secret")
     with qtbot.waitSignal(dialog.submitted):
         sign_in_button(dialog).click()
     assert dialog.isVisible()
-    assert all(not edit.isEnabled() for edit in inputs(dialog))
+    assert all(edit.isReadOnly() for edit in inputs(dialog))
     assert not sign_in_button(dialog).isEnabled()
     status = child(dialog, QLabel, "status")
     assert status.isVisible()
@@ -138,7 +138,7 @@ def test_show_error_displays_the_text_and_gives_the_inputs_back(qtbot: QtBot) ->
     assert error.isVisible()
     assert error.text() == "ERR 001: Authentication failed"
     assert not child(dialog, QLabel, "status").isVisible()
-    assert all(edit.isEnabled() for edit in inputs(dialog))
+    assert all(edit.isEnabled() and not edit.isReadOnly() for edit in inputs(dialog))
     assert [edit.text() for edit in inputs(dialog)] == ["3456789", "alice", "wrong"]
     assert sign_in_button(dialog).isEnabled()
     password = child(dialog, QLineEdit, "password")

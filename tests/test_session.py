@@ -130,7 +130,7 @@ def test_rejected_credentials_stop_everything() -> None:
     assert outcome.events == [Event.REJECTED]
     assert outcome.request is None
     assert plan.state is State.FAILED
-    assert plan.last_error == "ERR 001: test"
+    assert plan.last_error == "The API ID, username or password is wrong (ERR 001)"
     for minute in range(1, 24 * 60):
         assert plan.tick(T0 + minute * 60, minute * 60).request is None
     assert plan.ping_now(T0 + 90_000).request is None

@@ -28,7 +28,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import shiboken6
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QHideEvent, QIcon, QShowEvent
 from PySide6.QtWidgets import (
@@ -215,6 +214,8 @@ def _build(
 
     simulator = None
     demo_dir = None
+    override: str | None = None
+    """A base URL chosen for this run only (``--base-url``, ``CLICKATELL_BASE_URL``)."""
     if demo:
         from tray_app.sim.server import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
 
@@ -230,6 +231,10 @@ def _build(
     else:
         settings = Settings()
         store = CredentialStore()
+        if base_url is not None and (
+            base_url != settings.base_url or os.environ.get("CLICKATELL_BASE_URL")
+        ):
+            override = base_url
         base_url = base_url or settings.base_url
     try:
         log_file = setup_logging("DEBUG" if verbose else settings.log_level, console=verbose)
@@ -256,7 +261,21 @@ def _build(
     services = Services(
         app, settings, store, keeper, view, notifier, clipboard, simulator, demo_dir
     )
-    _connect_user_actions(services, demo=demo)
+    from tray_app.ui.actions import UserActions
+
+    services.keep.append(
+        UserActions(
+            view=view,
+            keeper=keeper,
+            settings=settings,
+            store=store,
+            notifier=notifier,
+            clipboard=clipboard,
+            quit_app=app.quit,
+            demo=demo,
+            base_url_override=override,
+        )
+    )
     QTimer.singleShot(0, lambda: _after_first_paint(services, demo=demo))
     return services
 
@@ -269,98 +288,12 @@ def _after_first_paint(services: Services, *, demo: bool) -> None:
         services.view.login_action.setEnabled(False)
         services.view.login_action.setToolTip("Not in the demo")
     else:
-        services.view.set_start_at_login(_autostart_enabled())
+        from tray_app.ui.actions import autostart_enabled
+
+        services.view.set_start_at_login(autostart_enabled())
     wakeups = WakeupWatcher()
     wakeups.woke_up.connect(services.keeper.woke_up)
     services.keep.append(wakeups)
-
-
-def _autostart_enabled() -> bool:
-    from tray_app.services import autostart
-
-    try:
-        return autostart.is_enabled()
-    except autostart.AutostartError as exc:
-        log.warning("start at login: %s", exc)
-        return False
-
-
-def _connect_user_actions(services: Services, *, demo: bool) -> None:
-    view, keeper, settings = services.view, services.keeper, services.settings
-    dialogs: dict[str, QWidget] = {}
-
-    def open_sign_in() -> None:
-        from tray_app.ui.dialogs import SignInDialog
-
-        api_id, user = keeper.account or ("", "")
-        storage = services.store.problem or "Stored in the system keyring."
-        dialog = SignInDialog(
-            api_id=api_id,
-            user=user,
-            storage_note=storage,
-            demo=demo,
-        )
-
-        def settled(state: object) -> None:
-            if state is State.ACTIVE:
-                dialog.succeeded()
-            elif state in (State.FAILED, State.RETRYING):
-                dialog.show_error(keeper.snapshot.last_error or str(state))
-
-        dialog.submitted.connect(keeper.sign_in)
-        keeper.state_changed.connect(settled)
-        dialog.finished.connect(lambda _code: keeper.state_changed.disconnect(settled))
-        _present(dialogs, "sign-in", dialog)
-
-    def open_settings() -> None:
-        from tray_app.ui.dialogs import SettingsDialog
-
-        dialog = SettingsDialog(settings)
-        dialog.applied.connect(apply_settings)
-        _present(dialogs, "settings", dialog)
-
-    def apply_settings() -> None:
-        keeper.set_interval(settings.ping_interval_minutes * 60.0)
-        if not demo:
-            keeper.set_base_url(settings.base_url)
-        services.notifier.enabled = settings.notifications
-        services.clipboard.clear_after = settings.clipboard_clear_seconds
-        view.set_panel(settings.icon_theme)
-        set_start_at_login(settings.start_at_login)
-
-    def set_start_at_login(wanted: bool) -> None:
-        from tray_app.services import autostart
-
-        try:
-            if wanted:
-                autostart.enable()
-            else:
-                autostart.disable()
-            settings.start_at_login = wanted
-        except autostart.AutostartError as exc:
-            log.warning("start at login: %s", exc)
-            view.tray.showMessage(APP_NAME, str(exc))
-        view.set_start_at_login(_autostart_enabled())
-
-    view.sign_in_requested.connect(open_sign_in)
-    view.settings_requested.connect(open_settings)
-    view.start_at_login_toggled.connect(set_start_at_login)
-    view.quit_requested.connect(services.app.quit)
-
-
-def _present(open_dialogs: dict[str, QWidget], key: str, dialog: QWidget) -> None:
-    """Show a dialog without blocking the event loop; one of each kind at a time."""
-    previous = open_dialogs.get(key)
-    if previous is not None and shiboken6.isValid(previous) and previous.isVisible():
-        previous.raise_()
-        previous.activateWindow()
-        dialog.deleteLater()
-        return
-    open_dialogs[key] = dialog
-    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    dialog.show()
-    dialog.raise_()
-    dialog.activateWindow()
 
 
 def _show_tray_when_available(

@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from tray_app.core.explain import describe
 from tray_app.core.protocol import ApiError, Command, ErrorCategory
 from tray_app.core.state import Snapshot, State, next_minute_change
 
@@ -148,6 +149,39 @@ class KeepAlivePlan:
         self.state = State.SIGNED_OUT
         self.last_error = None
         self.next_due = None
+
+    def change_interval(self, seconds: float, now: float) -> Outcome:
+        """A new interval counts from the last proof of life, so the next ping moves now.
+
+        Only an active session is rescheduled; while retrying, the retry schedule rules.
+        """
+        self.interval = seconds
+        if self.state is not State.ACTIVE or self.next_due is None or self.expires_at is None:
+            return Outcome()
+        last_alive = self.expires_at - self.lifetime
+        self.next_due = last_alive + seconds
+        if now < self.next_due:
+            return Outcome()
+        return self._due_now(now)
+
+    def change_server(self, now: float) -> Outcome:
+        """The base URL changed: the old ID means nothing there, so sign in on the new server.
+
+        A request still out to the old server is forgotten. The change is the user's own act,
+        so one ``auth`` may follow even a rejection; a paused or signed-out plan stays so.
+        """
+        self._forget_session()
+        self.balance = None
+        self._failures = 0
+        self._failing_since = None
+        if self.state in (State.SIGNED_OUT, State.PAUSED) or not self.has_credentials:
+            self.next_due = None
+            if self.state is not State.PAUSED:
+                self.state = State.SIGNED_OUT
+            return Outcome()
+        self.state = State.SIGNING_IN
+        self.last_error = None
+        return self._due_now(now)
 
     def pause(self) -> None:
         if self.state in (State.ACTIVE, State.RETRYING, State.SIGNING_IN):
@@ -292,7 +326,7 @@ class KeepAlivePlan:
         return Outcome(request=sent.request, events=events + sent.events)
 
     def _failed(self, request: Request, error: ApiError, now: float) -> Outcome:
-        self.last_error = str(error) if error.code is not None else error.description
+        self.last_error = describe(error)
         category = error.category
         if request.command is Command.AUTH and category is ErrorCategory.SESSION_GONE:
             category = ErrorCategory.TRANSIENT
@@ -308,7 +342,7 @@ class KeepAlivePlan:
             self.balance = 0.0
             self._want_balance = False
             outcome = self._alive(request, request.session_id, now)
-            self.last_error = str(error)
+            self.last_error = describe(error)
             outcome.events.append(Event.NO_CREDIT)
             return outcome
         return self._retry_later(now)

@@ -172,6 +172,22 @@ class Keeper(QObject):
     def set_interval(self, seconds: float) -> None:
         self._plan.interval = seconds
 
+    def change_interval(self, seconds: float) -> None:
+        """A new ping interval, taking effect now: the next ping is rescheduled at once."""
+        self._follow(self._plan.change_interval(seconds, self._clock.wall()))
+
+    def change_server(self, base_url: str) -> None:
+        """Another base URL: sign in there (the old session ID belongs to the old server)."""
+        if base_url == self._base_url:
+            return
+        log.info("base URL changed: signing in on the new server")
+        self.set_base_url(base_url)
+        self._follow(self._plan.change_server(self._clock.wall()))
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
     def set_base_url(self, base_url: str) -> None:
         """Takes effect from the next request; the old client is closed on the worker."""
         self._base_url = base_url

@@ -210,6 +210,9 @@ class Notifier(QObject):
         self._platform = platform
         self.enabled = True
         """The settings toggle: when off, events still count for the "once" rule."""
+        self.muted: set[Event] = set()
+        """Events a window in front of the user shows already (the sign-in dialog shows a
+        rejection): they count for the "once" rule but raise no notification."""
         self._last_event: Event | None = None
         self._jobs: queue.SimpleQueue[_Note | None] = queue.SimpleQueue()
         self._worker: threading.Thread | None = None
@@ -237,6 +240,9 @@ class Notifier(QObject):
             return
         self._last_event = event
         if not self.enabled:
+            return
+        if event in self.muted:
+            log.debug("notification for %r not shown: a window shows it", event.value)
             return
         if not self._platform.startswith("linux"):
             self._fallback(title, body)
