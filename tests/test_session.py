@@ -319,3 +319,56 @@ def test_nothing_kept_means_no_wake_up(how: str) -> None:
         plan.tick(T0 + 3600, 3600)
     assert plan.state.value == how
     assert plan.next_wake(T0 + 3600) is None
+
+
+def test_a_use_elsewhere_moves_expiry_and_next_ping_from_when_it_was_sent() -> None:
+    plan = KeepAlivePlan()
+    signed_in(plan)
+    assert plan.session_used(SID, T0 + 300, T0 + 301).request is None
+    assert plan.expires_at == T0 + 300 + 15 * 60
+    assert plan.next_due == T0 + 300 + 10 * 60
+    plan.session_used(SID, T0 + 200, T0 + 302)
+    assert plan.expires_at == T0 + 300 + 15 * 60, "a late report never moves a deadline back"
+    plan.session_used(NEW_SID, T0 + 400, T0 + 401)
+    assert plan.next_due == T0 + 300 + 10 * 60, "a use of another ID changes nothing"
+
+
+def test_a_use_elsewhere_while_paused_moves_only_the_expiry() -> None:
+    plan = KeepAlivePlan()
+    signed_in(plan)
+    plan.pause()
+    plan.session_used(SID, T0 + 300, T0 + 300)
+    assert plan.state is State.PAUSED
+    assert plan.expires_at == T0 + 300 + 15 * 60
+    assert plan.next_due is None
+
+
+def test_a_use_elsewhere_ends_retrying() -> None:
+    plan = KeepAlivePlan()
+    signed_in(plan)
+    ping = sent(plan.tick(T0 + 600, 600))
+    plan.completed(ping, error(ErrorCategory.TRANSIENT), T0 + 601)
+    assert plan.state is State.RETRYING
+    plan.session_used(SID, T0 + 602, T0 + 602)
+    assert plan.state is State.ACTIVE
+    assert plan.last_error is None
+    assert plan.next_due == T0 + 602 + 10 * 60
+
+
+def test_session_gone_elsewhere_signs_in_once() -> None:
+    plan = KeepAlivePlan()
+    signed_in(plan)
+    auth = sent(plan.session_gone(SID, T0 + 60))
+    assert auth.command is Command.AUTH
+    assert plan.session_gone(SID, T0 + 61).request is None, "one auth for every caller"
+    done = plan.completed(auth, NEW_SID, T0 + 62)
+    assert done.events == [Event.ID_CHANGED]
+    assert plan.session_gone(SID, T0 + 63).request is None, "the old ID was replaced already"
+
+
+def test_session_gone_elsewhere_while_paused_waits_for_the_user() -> None:
+    plan = KeepAlivePlan()
+    signed_in(plan)
+    plan.pause()
+    assert plan.session_gone(SID, T0 + 60).request is None
+    assert plan.state is State.PAUSED

@@ -151,6 +151,11 @@ def _error_from_line(command: Command, line: str, body: str) -> ApiError | None:
     )
 
 
+def error_in(command: Command, body: str) -> ApiError | None:
+    """The API error an answer states on its first line, or None when it states none."""
+    return _error_from_line(command, _first_line(body), body)
+
+
 def parse_session_answer(
     command: Command, body: str, status: int = 200, sent_session_id: str | None = None
 ) -> str:

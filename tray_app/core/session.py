@@ -24,6 +24,10 @@ Decisions the design left open, taken here:
 * ``no credit`` answers still prove the session is alive.
 * "Back online" is news only after an outage of a minute or more; a blip
   that the 5-second retry mends shows as a moment of amber, not a message.
+* A call made with the session by someone else (the local API proxy) that the
+  server took counts as a ping sent when that call was sent: the expiry and
+  the next ping move, never backwards. A call that found the session gone
+  renews it with one ``auth``, however many calls found it so.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ outrunning the monotonic one by more than ``CLOCK_JUMP_THRESHOLD``) runs on it, 
 also what the icon shows, so one wake-up a minute serves both; logind's ``PrepareForSleep``
 reports a resume at once where it exists."""
 _KEPT = (State.ACTIVE, State.RETRYING, State.SIGNING_IN)
+_KEEPING = (State.ACTIVE, State.RETRYING, State.PAUSED)
 
 
 class Event(StrEnum):
@@ -213,6 +218,36 @@ class KeepAlivePlan:
         self.next_due = now + RESUME_GRACE
         return Outcome()
 
+    def session_used(self, session_id: str, sent_at: float, now: float) -> Outcome:
+        """A call sent at ``sent_at`` elsewhere (the proxy) used the session; the server took it.
+
+        It re-armed the session just as a ping would have, so the expiry and the next ping
+        move from ``sent_at``; a use of an ID that is no longer ours changes nothing.
+        """
+        if session_id != self.session_id or self.state not in _KEEPING:
+            return Outcome()
+        self.expires_at = max(self.expires_at or sent_at, sent_at + self.lifetime)
+        if self.state is State.PAUSED:
+            return Outcome()
+        events = self._recovered(now)
+        self.state = State.ACTIVE
+        if not self.in_flight:
+            self.next_due = max(self.next_due or sent_at, sent_at + self.interval)
+        return Outcome(events=events)
+
+    def session_gone(self, session_id: str, now: float) -> Outcome:
+        """A call elsewhere was told this session is gone: sign in again now, once.
+
+        Nothing happens for an ID already replaced, or while an ``auth`` is on its way
+        (every caller that found the old ID dead waits for that one).
+        """
+        if session_id != self.session_id or self.state not in _KEPT:
+            return Outcome()
+        if self.in_flight is not None and self.in_flight.command is Command.AUTH:
+            return Outcome()
+        self.expires_at = None
+        return self._due_now(now)
+
     # The passing of time and the results of requests.
 
     def next_wake(self, now: float) -> float | None:
@@ -300,21 +335,29 @@ class KeepAlivePlan:
         self.next_due = None
         return Outcome(request=request)
 
+    def _recovered(self, now: float) -> list[Event]:
+        """The server answered: forget the failures; "back online" only after a long outage."""
+        long_outage = (
+            self._failing_since is not None and now - self._failing_since >= BACK_ONLINE_AFTER
+        )
+        self.last_error = None
+        self._failures = 0
+        self._failing_since = None
+        return [Event.BACK_ONLINE] if long_outage else []
+
     def _alive(self, request: Request, session_id: str | None, now: float) -> Outcome:
         events: list[Event] = []
+        recovered = self._recovered(now)
         if request.command is Command.AUTH:
             if request.session_id and session_id != request.session_id:
                 events.append(Event.ID_CHANGED)
             elif not request.session_id:
                 events.append(Event.SIGNED_IN)
-        elif self._failing_since is not None and now - self._failing_since >= BACK_ONLINE_AFTER:
-            events.append(Event.BACK_ONLINE)
+        else:
+            events += recovered
         if request.command is Command.BALANCE:
             self._want_balance = False
         self.session_id = session_id
-        self.last_error = None
-        self._failures = 0
-        self._failing_since = None
         self.expires_at = request.sent_at + self.lifetime
         if self.state is State.PAUSED:
             return Outcome(events=events)

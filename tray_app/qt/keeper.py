@@ -169,6 +169,11 @@ class Keeper(QObject):
     def interval(self) -> float:
         return self._plan.interval
 
+    @property
+    def clock(self) -> Clock:
+        """The keeper's time, for those who report when they used the session."""
+        return self._clock
+
     def set_interval(self, seconds: float) -> None:
         self._plan.interval = seconds
 
@@ -229,6 +234,17 @@ class Keeper(QObject):
 
     def fetch_balance(self) -> None:
         self._follow(self._plan.want_balance(self._clock.wall()))
+
+    @Slot(str, float)
+    def session_used(self, session_id: str, sent_at: float) -> None:
+        """A call sent at ``sent_at`` by someone else (the proxy) used the session: a ping."""
+        self._follow(self._plan.session_used(session_id, sent_at, self._clock.wall()))
+
+    @Slot(str)
+    def session_gone(self, session_id: str) -> None:
+        """Someone else was told the session is gone: sign in again, once however many ask."""
+        log.info("session %s reported gone: signing in again", mask_id(session_id))
+        self._follow(self._plan.session_gone(session_id, self._clock.wall()))
 
     def woke_up(self, reason: str = "woke up") -> None:
         """The machine resumed or the network came back: ping within a few seconds."""

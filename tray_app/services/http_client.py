@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -45,7 +46,30 @@ READ_TIMEOUT = 15.0
 DEADLINE = 20.0
 MAX_RESPONSE_BYTES = 64 * 1024
 USER_AGENT = f"clickatell-session-tray/{__version__}"
+FORM_TYPE = "application/x-www-form-urlencoded"
 _CHUNK = 8192
+
+
+@dataclass(frozen=True, slots=True)
+class RawAnswer:
+    """An answer passed on as it came: status, body bytes and content type."""
+
+    status: int
+    body: bytes
+    content_type: str
+
+
+class ForwardFailed(Exception):
+    """A forwarded call got no answer to pass on; the message says why, with no secret."""
+
+
+class _Failed(Exception):
+    """No usable answer: the description for a person, the raw detail for the log."""
+
+    def __init__(self, description: str, raw: str = "") -> None:
+        super().__init__(description)
+        self.description = description
+        self.raw = raw
 
 
 class _Deadline:
@@ -136,7 +160,11 @@ def _watch(sock: socket.socket | None) -> None:
 
 
 class ApiClient:
-    """One connection pool to the API; every call is a form-encoded POST."""
+    """One connection pool to the API; every call is a form-encoded POST.
+
+    ``pool_size`` is how many connections are kept for callers on several threads (the
+    local proxy); 0 keeps the default.
+    """
 
     def __init__(
         self,
@@ -146,6 +174,7 @@ class ApiClient:
         read_timeout: float = READ_TIMEOUT,
         deadline: float = DEADLINE,
         max_bytes: int = MAX_RESPONSE_BYTES,
+        pool_size: int = 0,
     ) -> None:
         import requests
 
@@ -159,6 +188,9 @@ class ApiClient:
         self._http.verify = True
         # No proxy (nor netrc) from the environment for a server on this machine.
         self._http.trust_env = not is_loopback_host(urlsplit(self.base_url).hostname)
+        if pool_size:
+            for scheme in ("http://", "https://"):
+                self._http.mount(scheme, requests.adapters.HTTPAdapter(pool_maxsize=pool_size))
         for adapter in self._http.adapters.values():
             manager = getattr(adapter, "poolmanager", None)
             if manager is not None:
@@ -179,58 +211,84 @@ class ApiClient:
         body, status = self._post(Command.BALANCE, {"session_id": session_id})
         return parse_balance_answer(body, status)
 
+    def forward(self, path: str, form: bytes) -> RawAnswer:
+        """POST an already encoded form to ``path`` and hand back the answer unparsed.
+
+        For the local proxy: the same limits as every call (size, deadline, no
+        compression), a failure raised as :class:`ForwardFailed`. Redirects are not
+        followed: a 3xx comes back as the answer.
+        """
+        try:
+            body, response = self._send(path, form, {"Content-Type": FORM_TYPE})
+        except _Failed as failure:
+            raise ForwardFailed(failure.description) from None
+        content_type = response.headers.get("Content-Type", "text/plain")
+        return RawAnswer(response.status_code, body, content_type)
+
     def close(self) -> None:
         self._http.close()
 
     def _post(self, command: Command, form: dict[str, str]) -> tuple[str, int]:
+        try:
+            body, response = self._send(f"/http/{command.value}", form)
+        except _Failed as failure:
+            raise ApiError(
+                ErrorCategory.TRANSIENT, failure.description, command, raw=failure.raw
+            ) from None
+        return _decode(body, response.encoding), response.status_code
+
+    def _send(
+        self, path: str, data: dict[str, str] | bytes, headers: dict[str, str] | None = None
+    ) -> tuple[bytes, requests.Response]:
+        """One POST within the limits: the body read, or :class:`_Failed`."""
         import requests
 
         with _Deadline(self._deadline) as deadline:
             try:
                 response = self._http.post(
-                    f"{self.base_url}/http/{command.value}",
-                    data=form,
+                    f"{self.base_url}{path}",
+                    data=data,
+                    headers=headers,
                     timeout=self._timeout,
                     allow_redirects=False,
                     stream=True,
                 )
                 try:
-                    body = self._read(response, deadline, command)
+                    body = self._read(response, deadline)
                 finally:
                     response.close()
             except requests.exceptions.RequestException as exc:
                 description = _transport_description(exc)
                 if deadline.expired:
                     description = _too_slow(self._deadline)
-                raise ApiError(
-                    ErrorCategory.TRANSIENT, description, command, raw=type(exc).__name__
-                ) from None
-        return _decode(body, response.encoding), response.status_code
+                raise _Failed(description, type(exc).__name__) from None
+        return body, response
 
-    def _read(self, response: requests.Response, deadline: _Deadline, command: Command) -> bytes:
-        """At most ``max_bytes`` of the body, or a transient error: too big, packed, too slow."""
+    def _read(self, response: requests.Response, deadline: _Deadline) -> bytes:
+        """At most ``max_bytes`` of the body, or :class:`_Failed`: too big, packed, too slow."""
         import requests
         import urllib3
 
         encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
         if encoding not in ("", "identity"):
-            raise ApiError(
-                ErrorCategory.TRANSIENT,
+            raise _Failed(
                 "the server sent a compressed answer, which this app does not accept",
-                command,
-                raw=encoding[:40],
+                encoding[:40],
             )
+        if response.is_redirect:
+            # requests has read a redirect's body already (to free the connection), stream or
+            # not; what is left is to keep within the cap.
+            body = response.content
+            if len(body) > self._max_bytes:
+                raise _Failed(_too_big(self._max_bytes))
+            return body
         chunks: list[bytes] = []
         size = 0
         try:
             while chunk := response.raw.read(_CHUNK, decode_content=False):
                 size += len(chunk)
                 if size > self._max_bytes:
-                    raise ApiError(
-                        ErrorCategory.TRANSIENT,
-                        f"the server's answer was larger than {self._max_bytes // 1024} KiB",
-                        command,
-                    )
+                    raise _Failed(_too_big(self._max_bytes))
                 chunks.append(chunk)
                 if deadline.expired:
                     break
@@ -240,7 +298,7 @@ class ApiClient:
             # What urllib3 raises mid-body; requests wraps it only inside iter_content.
             raise requests.exceptions.ConnectionError(type(exc).__name__) from exc
         if deadline.expired:
-            raise ApiError(ErrorCategory.TRANSIENT, _too_slow(self._deadline), command)
+            raise _Failed(_too_slow(self._deadline))
         return b"".join(chunks)
 
 
@@ -249,6 +307,10 @@ def _decode(body: bytes, encoding: str | None) -> str:
         return body.decode(encoding or "utf-8", errors="replace")
     except LookupError:
         return body.decode("utf-8", errors="replace")
+
+
+def _too_big(max_bytes: int) -> str:
+    return f"the server's answer was larger than {max_bytes // 1024} KiB"
 
 
 def _too_slow(deadline: float) -> str:

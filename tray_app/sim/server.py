@@ -31,16 +31,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-import socketserver
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
-from http.server import ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
 
 from tray_app.core.clock import Clock, SystemClock
 from tray_app.core.demo import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER
+from tray_app.core.http_serving import TrackedHTTPServer
 from tray_app.core.protocol import is_loopback_host
 from tray_app.sim.faults import FAULT_KINDS, Faults
 from tray_app.sim.handler import Handler
@@ -257,46 +255,12 @@ class Simulator:
                 logger.exception("on_request callback failed")
 
 
-class SimServer(ThreadingHTTPServer):
-    """Tracks open connections so that stop() can cut idle keep-alive ones too."""
-
-    daemon_threads = True
-    # socketserver's default backlog of 5 makes a burst of clients wait a second for a SYN retry.
-    request_queue_size = 128
+class SimServer(TrackedHTTPServer):
+    """The simulator's server; tracks open connections so that stop() can cut them too."""
 
     def __init__(
         self, address: tuple[str, int], family: socket.AddressFamily, simulator: Simulator
     ) -> None:
         self.address_family = family
         self.simulator = simulator
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
         super().__init__(address, Handler)
-
-    def server_bind(self) -> None:
-        """Bind without HTTPServer's reverse DNS lookup of the host, which can stall."""
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = str(host)
-        self.server_port = int(port)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Clients that hang up are routine here (drop faults, timeouts): no stderr traceback."""
-        logger.debug("request from %s failed", client_address, exc_info=True)
