@@ -7,9 +7,17 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 import pytest
 
 from tray_app.core.clock import FakeClock
+
+if TYPE_CHECKING:
+    from desktop_stack import SecretService
+
+    from tray_app.services.credentials import CredentialStore
 
 pytest_plugins = ["desktop_stack"]
 
@@ -17,3 +25,13 @@ pytest_plugins = ["desktop_stack"]
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def real_store(keyring_env: SecretService) -> Iterator[CredentialStore]:
+    """A store on the real (throw-away) Secret Service, with nothing stored before or after."""
+    from tray_app.services.credentials import CredentialStore
+
+    CredentialStore().clear()
+    yield CredentialStore()
+    CredentialStore().clear()

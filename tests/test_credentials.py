@@ -7,7 +7,7 @@ import logging
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import keyring.core
 import pytest
@@ -90,14 +90,6 @@ def use_backend(monkeypatch: pytest.MonkeyPatch) -> Callable[[KeyringBackend], N
         monkeypatch.setattr(keyring.core, "_keyring_backend", backend)
 
     return use
-
-
-@pytest.fixture
-def real_store(keyring_env: SecretService) -> Iterator[CredentialStore]:
-    """A store on the real (throw-away) Secret Service, with nothing stored before or after."""
-    CredentialStore().clear()
-    yield CredentialStore()
-    CredentialStore().clear()
 
 
 def assert_no_secret_logged(caplog: pytest.LogCaptureFixture) -> None:

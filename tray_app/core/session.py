@@ -16,7 +16,11 @@ Decisions the design left open, taken here:
   20 s (the client's total deadline), so the last try still lands in time.
   If that last try fails too, the next one is an ``auth`` at the expiry.
 * When the expiry has passed locally, the next request is an ``auth``, not a
-  ``ping`` that can only fail.
+  ``ping`` that can only fail, and the state is never "active" past it.
+* A request with no answer ``ABANDON_AFTER`` seconds after it was sent is abandoned and
+  counts as a transient failure (retry with backoff). The client's own deadline (20 s)
+  should end it first; this is the guard for whatever else can hang (a name lookup, a
+  keyring read before an ``auth``). A late answer to an abandoned request is ignored.
 * A session that is gone (003, 005, 001 to a ping) is renewed at once with
   one ``auth``; only if that cannot happen does the state become *expired*.
 * Rejected credentials stop everything until the user signs in again or asks
@@ -48,6 +52,7 @@ LAST_TRY_MARGIN = 60.0
 RESUME_GRACE = 5.0
 BACK_ONLINE_AFTER = 60.0
 CLOCK_JUMP_THRESHOLD = 30.0
+ABANDON_AFTER = 30.0
 TICK = 60.0
 """The longest the keeper sleeps while it keeps a session. The suspend check (the wall clock
 outrunning the monotonic one by more than ``CLOCK_JUMP_THRESHOLD``) runs on it, and a minute is
@@ -81,6 +86,8 @@ class Outcome:
 
     request: Request | None = None
     events: list[Event] = field(default_factory=list)
+    abandoned: Request | None = None
+    """A request given up on: its worker may be stuck, so the keeper replaces it."""
 
 
 class KeepAlivePlan:
@@ -263,6 +270,8 @@ class KeepAlivePlan:
         wake = now + TICK
         if self.next_due is not None and self.in_flight is None:
             wake = min(wake, self.next_due)
+        if self.in_flight is not None:
+            wake = min(wake, self.in_flight.sent_at + ABANDON_AFTER)
         counting = self.state in (State.ACTIVE, State.RETRYING) and self.session_id
         if counting and self.expires_at is not None:
             wake = min(wake, next_minute_change(self.expires_at, now))
@@ -276,6 +285,10 @@ class KeepAlivePlan:
             if abs(wall_step - steady_step) > CLOCK_JUMP_THRESHOLD:
                 self.woke_up(wall)
         self._last_tick = (wall, monotonic)
+        if self.in_flight is not None and wall - self.in_flight.sent_at >= ABANDON_AFTER:
+            return self._abandon(self.in_flight, wall)
+        if self.state is State.ACTIVE and self.expires_at is not None and wall >= self.expires_at:
+            self.state = State.RETRYING
         if self.in_flight or self.next_due is None or wall < self.next_due:
             return Outcome()
         return self._send(wall)
@@ -306,6 +319,16 @@ class KeepAlivePlan:
         return Outcome(events=[Event.EXPIRED] if request.session_id else [])
 
     # Internals.
+
+    def _abandon(self, request: Request, now: float) -> Outcome:
+        error = ApiError(
+            ErrorCategory.TRANSIENT,
+            f"no answer within {ABANDON_AFTER:g} s; gave up on the request",
+            request.command,
+        )
+        outcome = self.completed(request, error, now)
+        outcome.abandoned = request
+        return outcome
 
     def _due_now(self, now: float) -> Outcome:
         self.next_due = now

@@ -1,9 +1,15 @@
 """The session keeper: a headless QObject that follows the keep-alive plan (core.session).
 
-It owns the one timer and the one worker thread. Network calls and keyring
-calls run on the worker, so the event loop (and the tray's menu) stays
-responsive while a request hangs; results come back on the keeper's thread
-and every change goes out as a signal, so a view only listens.
+It owns the one timer and two worker threads: one for the network, one for
+keyring writes, so that a sign-out's clear never waits behind a hung request.
+The event loop (and the tray's menu) stays responsive while a request hangs;
+results come back on the keeper's thread and every change goes out as a
+signal, so a view only listens.
+
+A request the plan abandons (no answer within ``ABANDON_AFTER``) leaves its
+worker to finish on its own; the keeper carries on with a fresh one. At quit,
+``stop`` waits up to ``FLUSH_SECONDS`` for the keyring writes still queued, so
+a sign-out just before quitting is never lost.
 
 The timer is single-shot and aimed at the plan's next wake (``KeepAlivePlan.next_wake``): at
 most a minute apart while a session is kept, on the expiry's minute grid so that the icon's
@@ -14,10 +20,8 @@ from __future__ import annotations
 
 import logging
 import math
-import queue
-import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
@@ -33,6 +37,7 @@ from tray_app.core.session import (
     Request,
 )
 from tray_app.core.state import Snapshot, State
+from tray_app.qt.runners import Runner, SyncRunner, ThreadRunner
 from tray_app.services.http_client import ApiClient
 
 if TYPE_CHECKING:
@@ -43,65 +48,9 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = TICK
 WAKE_MARGIN_MS = 5
 """Added to each wait, so that the tick lands just after the moment it is aimed at, not before."""
+FLUSH_SECONDS = 5.0
 ClientFactory = Callable[[str], ApiClient]
-
-
-class Runner(Protocol):
-    def submit(self, job: Callable[[], object], done: Callable[[object], None]) -> None:
-        """Run ``job`` away from the caller, then call ``done`` with its result or exception."""
-
-    def shutdown(self) -> None: ...
-
-
-class SyncRunner:
-    """Runs jobs inline: for tests that drive days of schedule through a fake clock."""
-
-    def submit(self, job: Callable[[], object], done: Callable[[object], None]) -> None:
-        try:
-            result = job()
-        except Exception as exc:
-            result = exc
-        done(result)
-
-    def shutdown(self) -> None:
-        pass
-
-
-class ThreadRunner(QObject):
-    """One daemon worker thread; results are delivered on the thread that owns the runner.
-
-    A daemon thread, not a QThread, so that a request hanging at quit time
-    never holds the app open or aborts it.
-    """
-
-    _finished = Signal(object, object)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._jobs: queue.SimpleQueue[tuple[Callable[[], object], Callable[[object], None]] | None]
-        self._jobs = queue.SimpleQueue()
-        self._finished.connect(self._deliver)
-        self._thread = threading.Thread(target=self._work, name="keeper-worker", daemon=True)
-        self._thread.start()
-
-    def submit(self, job: Callable[[], object], done: Callable[[object], None]) -> None:
-        self._jobs.put((job, done))
-
-    def shutdown(self) -> None:
-        self._jobs.put(None)
-
-    def _work(self) -> None:
-        while (item := self._jobs.get()) is not None:
-            job, done = item
-            try:
-                result = job()
-            except Exception as exc:
-                result = exc
-            self._finished.emit(done, result)
-
-    @Slot(object, object)
-    def _deliver(self, done: Callable[[object], None], result: object) -> None:
-        done(result)
+__all__ = ["Keeper", "NoCredentials", "Runner", "SyncRunner", "ThreadRunner"]
 
 
 class NoCredentials(Exception):
@@ -131,6 +80,7 @@ class Keeper(QObject):
         base_url: str,
         clock: Clock | None = None,
         runner: Runner | None = None,
+        keyring_runner: Runner | None = None,
         client_factory: ClientFactory = ApiClient,
         interval: float = DEFAULT_INTERVAL,
         lifetime: float = LIFETIME,
@@ -140,6 +90,8 @@ class Keeper(QObject):
         self._store = store
         self._clock = clock or SystemClock()
         self._runner = runner or ThreadRunner(self)
+        # A given runner (tests pass SyncRunner) serves both, so its order is kept.
+        self._keyring = keyring_runner or runner or ThreadRunner(self, "keeper-keyring")
         self._client_factory = client_factory
         self._base_url = base_url
         self._client: ApiClient | None = None
@@ -208,7 +160,7 @@ class Keeper(QObject):
         def load() -> tuple[Credentials | None, str | None]:
             return self._store.load(), self._store.load_session_id()
 
-        self._runner.submit(load, self._loaded)
+        self._keyring.submit(load, self._loaded)
 
     def sign_in(self, credentials: Credentials) -> None:
         """Try these credentials; they are stored only once the API accepts them."""
@@ -219,7 +171,7 @@ class Keeper(QObject):
     def sign_out(self) -> None:
         self._pending_credentials = None
         self._plan.sign_out()
-        self._runner.submit(self._store.clear, lambda _result: None)
+        self._keyring.submit(self._store.clear, lambda _result: None)
         self._follow(Outcome())
 
     def pause(self) -> None:
@@ -251,14 +203,29 @@ class Keeper(QObject):
         log.info("%s: checking the session", reason)
         self._follow(self._plan.woke_up(self._clock.wall()))
 
-    def stop(self) -> None:
+    def stop(self, flush_seconds: float = FLUSH_SECONDS) -> bool:
+        """Stop; wait up to ``flush_seconds`` for queued keyring writes. True if they all ran.
+
+        A request still under way is not waited for: nothing it could bring back is worth
+        holding the quit for, and its worker thread ends with the process.
+        """
         self._timer.stop()
         self._wake_at = None
         self._runner.shutdown()
+        flushed = self._keyring.shutdown(wait=flush_seconds)
+        if not flushed:
+            log.warning("quit before the keyring finished writing")
+        return flushed
 
     @Slot()
     def tick(self) -> None:
-        self._follow(self._plan.tick(self._clock.wall(), self._clock.monotonic()))
+        outcome = self._plan.tick(self._clock.wall(), self._clock.monotonic())
+        if outcome.abandoned is not None:
+            log.warning("no answer to %s; trying again later", outcome.abandoned.command.value)
+            self._runner.abandon()
+            # The stuck worker may still hold the client; the next request builds its own.
+            self._client = None
+        self._follow(outcome)
         self.ticked.emit()
 
     # Plumbing between the plan, the worker and the signals.
@@ -312,9 +279,6 @@ class Keeper(QObject):
             api_id, user, password = credentials.api_id, credentials.user, credentials.password
             session_id = self._api().auth(api_id, user, password)
             SECRET_FILTER.add_secret(session_id)
-            if offered is not None:
-                self._store.save(offered)
-            self._store.save_session_id(session_id)
             return session_id
 
         return auth
@@ -326,6 +290,9 @@ class Keeper(QObject):
         return self._client
 
     def _completed(self, request: Request, result: object) -> None:
+        if request is not self._plan.in_flight:
+            log.debug("late answer to an abandoned %s ignored", request.command.value)
+            return
         now = self._clock.wall()
         self.request_done.emit(request, result)
         if isinstance(result, NoCredentials):
@@ -334,6 +301,8 @@ class Keeper(QObject):
         settled = not isinstance(result, ApiError) or not result.retryable
         if request.command is Command.AUTH and settled:
             offered, self._pending_credentials = self._pending_credentials, None
+            if isinstance(result, str):
+                self._keyring.submit(self._saver(offered, result), lambda _result: None)
             if offered is not None and not isinstance(result, ApiError):
                 self.account = (offered.api_id, offered.user)
         if isinstance(result, Exception) and not isinstance(result, ApiError):
@@ -350,8 +319,18 @@ class Keeper(QObject):
         if self._plan.state is State.FAILED or (
             self._plan.session_id is None and request.session_id is not None
         ):
-            self._runner.submit(lambda: self._store.save_session_id(None), lambda _result: None)
+            self._keyring.submit(lambda: self._store.save_session_id(None), lambda _result: None)
         self._follow(outcome)
+
+    def _saver(self, offered: Credentials | None, session_id: str) -> Callable[[], None]:
+        """The keyring write after a successful auth: new credentials (if any), then the ID."""
+
+        def save() -> None:
+            if offered is not None:
+                self._store.save(offered)
+            self._store.save_session_id(session_id)
+
+        return save
 
     def _publish(self) -> None:
         snapshot = self._plan.snapshot()

@@ -1,0 +1,118 @@
+"""Where the keeper's jobs run: inline for tests, or on a daemon worker thread.
+
+A worker that outlives its runner (abandoned after a hang, or still busy at quit) drops
+its result instead of emitting through a QObject that may be deleted by then, which is
+what raised "Signal source has been deleted" at exit.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+
+class Runner(Protocol):
+    def submit(self, job: Callable[[], object], done: Callable[[object], None]) -> None:
+        """Run ``job`` away from the caller, then call ``done`` with its result or exception."""
+
+    def abandon(self) -> None:
+        """Leave the job under way to finish unheard; later jobs go to a fresh worker."""
+
+    def shutdown(self, wait: float = 0.0) -> bool:
+        """Run no more jobs after those queued; wait up to ``wait`` s for them, True if done."""
+
+
+class SyncRunner:
+    """Runs jobs inline: for tests that drive days of schedule through a fake clock."""
+
+    def submit(self, job: Callable[[], object], done: Callable[[object], None]) -> None:
+        try:
+            result = job()
+        except Exception as exc:
+            result = exc
+        done(result)
+
+    def abandon(self) -> None:
+        pass
+
+    def shutdown(self, wait: float = 0.0) -> bool:
+        return True
+
+
+class ThreadRunner(QObject):
+    """One daemon worker thread; results are delivered on the thread that owns the runner.
+
+    A daemon thread, not a QThread, so that a request hanging at quit time
+    never holds the app open or aborts it. A worker that outlives its runner
+    (abandoned, or still busy at quit) drops its result instead of emitting
+    through a deleted QObject.
+    """
+
+    _finished = Signal(object, object)
+
+    def __init__(self, parent: QObject | None = None, name: str = "keeper-worker") -> None:
+        super().__init__(parent)
+        self._name = name
+        self._finished.connect(self._deliver)
+        self._start_worker()
+
+    def _start_worker(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], object], Callable[[object], None]] | None]
+        self._jobs = queue.SimpleQueue()
+        self._current = _Worker(self._jobs, self)
+        self._thread = threading.Thread(target=self._current.run, name=self._name, daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Callable[[], object], done: Callable[[object], None]) -> None:
+        self._jobs.put((job, done))
+
+    def abandon(self) -> None:
+        self._current.silence()
+        self._jobs.put(None)
+        self._start_worker()
+
+    def shutdown(self, wait: float = 0.0) -> bool:
+        self._jobs.put(None)
+        if wait > 0:
+            self._thread.join(wait)
+        self._current.silence()
+        return not self._thread.is_alive()
+
+    def _emit(self, done: Callable[[object], None], result: object) -> None:
+        self._finished.emit(done, result)
+
+    @Slot(object, object)
+    def _deliver(self, done: Callable[[object], None], result: object) -> None:
+        done(result)
+
+
+class _Worker:
+    """One worker thread's loop; once silenced, it runs what it holds but reports nothing."""
+
+    def __init__(
+        self,
+        jobs: queue.SimpleQueue[tuple[Callable[[], object], Callable[[object], None]] | None],
+        runner: ThreadRunner,
+    ) -> None:
+        self._jobs = jobs
+        self._runner: ThreadRunner | None = runner
+        self._lock = threading.Lock()
+
+    def silence(self) -> None:
+        with self._lock:
+            self._runner = None
+
+    def run(self) -> None:
+        while (item := self._jobs.get()) is not None:
+            job, done = item
+            try:
+                result = job()
+            except Exception as exc:
+                result = exc
+            with self._lock:
+                if self._runner is not None:
+                    self._runner._emit(done, result)
