@@ -8,6 +8,7 @@ import pytest
 
 from tray_app.core.protocol import ApiError, Command, ErrorCategory
 from tray_app.core.session import (
+    ABANDON_AFTER,
     BACK_ONLINE_AFTER,
     LAST_TRY_MARGIN,
     RESUME_GRACE,
@@ -298,10 +299,11 @@ def test_a_due_retry_wakes_before_the_minute() -> None:
     assert plan.next_wake(T0 + 600) == T0 + 605
 
 
-def test_a_request_in_flight_still_gets_the_suspend_tick() -> None:
+def test_a_request_in_flight_still_gets_a_tick_and_the_watchdog_comes_first() -> None:
     plan = KeepAlivePlan()
     sent(plan.sign_in(T0))
-    assert plan.next_wake(T0) == T0 + TICK
+    assert ABANDON_AFTER < TICK
+    assert plan.next_wake(T0) == T0 + ABANDON_AFTER
 
 
 @pytest.mark.parametrize("how", ["signed out", "paused", "failed", "expired"])
