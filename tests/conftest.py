@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
+import requests
 
 from tray_app.core.clock import FakeClock
 
@@ -35,3 +36,11 @@ def real_store(keyring_env: SecretService) -> Iterator[CredentialStore]:
     CredentialStore().clear()
     yield CredentialStore()
     CredentialStore().clear()
+
+
+@pytest.fixture
+def http() -> Iterator[requests.Session]:
+    """A client that ignores proxy settings, so loopback calls never leave the machine."""
+    with requests.Session() as session:
+        session.trust_env = False
+        yield session

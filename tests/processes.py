@@ -6,9 +6,11 @@ demo tray from outside, as a person or a session manager would.
 
 from __future__ import annotations
 
+import json
 import queue
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -132,3 +134,22 @@ def running_demo(command: list[str], env: dict[str, str], cwd: Path) -> Iterator
     stderr = err.rest()
     assert code == 0, f"exit {code}\nstdout:\n{out.rest()}\nstderr:\n{stderr}"
     assert "Traceback" not in stderr, stderr
+
+
+class SimulatorProcess:
+    """``clickatell-tray simulate`` as a child, with its JSON request log read line by line."""
+
+    def __init__(self, *args: str, port: int = 0) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tray_app", "simulate", "--port", str(port), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.base_url = self.process.stdout.readline().strip()
+
+    def stop(self) -> tuple[int, list[dict[str, object]]]:
+        self.process.send_signal(signal.SIGTERM)
+        out, _err = self.process.communicate(timeout=10)
+        return self.process.returncode, [json.loads(line) for line in out.splitlines() if line]

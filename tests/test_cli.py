@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from desktop_stack import SecretService
+from processes import SimulatorProcess
 
 from tray_app.cli.commands import parse_duration
 from tray_app.sim.server import DEMO_API_ID, DEMO_USER, Simulator
@@ -172,25 +172,6 @@ def test_password_is_never_taken_from_the_command_line() -> None:
         check=False,
     )
     assert result.returncode == 2
-
-
-class SimulatorProcess:
-    """``clickatell-tray simulate`` as a child, with its JSON request log read line by line."""
-
-    def __init__(self, *args: str, port: int = 0) -> None:
-        self.process = subprocess.Popen(
-            [*CLI, "simulate", "--port", str(port), *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        self.base_url = self.process.stdout.readline().strip()
-
-    def stop(self) -> tuple[int, list[dict[str, str]]]:
-        self.process.send_signal(signal.SIGTERM)
-        out, _err = self.process.communicate(timeout=10)
-        return self.process.returncode, [json.loads(line) for line in out.splitlines() if line]
 
 
 def test_simulate_prints_its_url_then_one_json_line_per_request() -> None:

@@ -30,14 +30,6 @@ RICH = Account("3000003", "rich", "s3cret-pw", balance=7.25)
 
 
 @pytest.fixture
-def http() -> Iterator[requests.Session]:
-    """A client that ignores proxy settings, so loopback calls never leave the machine."""
-    with requests.Session() as session:
-        session.trust_env = False
-        yield session
-
-
-@pytest.fixture
 def sim(clock: FakeClock) -> Iterator[Simulator]:
     demo = Account(DEMO_API_ID, DEMO_USER, DEMO_PASSWORD)
     with Simulator(clock=clock, accounts=[demo, FROZEN, RICH], seed=1) as simulator:
@@ -285,7 +277,7 @@ def test_sim_stats_endpoint_counts_per_command_and_outcome(
 
 
 def test_unknown_paths_are_404_and_not_counted(http: requests.Session, sim: Simulator) -> None:
-    assert http.post(f"{sim.base_url}/http/sendmsg", data=DEMO, timeout=5).status_code == 404
+    assert http.post(f"{sim.base_url}/http/nosuchcommand", data=DEMO, timeout=5).status_code == 404
     assert http.get(f"{sim.base_url}/", timeout=5).status_code == 404
     assert sim.stats() == {}
 

@@ -426,7 +426,7 @@ class _KeepaliveReporter:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from tray_app.sim.server import Simulator
 
-    def report(record: dict[str, str]) -> None:
+    def report(record: dict[str, object]) -> None:
         print(json.dumps(record), flush=True)
 
     try:
@@ -437,6 +437,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             fault_rate=args.fault_rate,
             latency=args.latency,
             on_request=report,
+            log_text=getattr(args, "verbose", False),
         )
     except (OSError, ValueError) as exc:
         raise CliError(f"cannot start the simulator: {exc}", EXIT_USAGE) from None

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from tray_app.core.redact import mask_text
+from tray_app.sim.commands import HTTP_COMMANDS, UTILS_COMMANDS, answer
 from tray_app.sim.faults import HTML, PAGE_503, TEXT, check_kind
-from tray_app.sim.model import API_COMMANDS
 
 if TYPE_CHECKING:
     from tray_app.sim.server import SimServer
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
-CONTROL_ENDPOINTS = ("expire", "faults", "stats")
+CONTROL_ENDPOINTS = ("expire", "faults", "stats", "credits")
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -59,30 +59,37 @@ class Handler(BaseHTTPRequestHandler):
         if params is None:
             return
         section, _, name = url.path.strip("/").partition("/")
-        if section == "http" and name in API_COMMANDS:
+        if section == "http" and name in HTTP_COMMANDS:
             self._api(name, params)
+        elif section == "utils" and name in UTILS_COMMANDS:
+            self._api(UTILS_COMMANDS[name], params)
         elif section == "sim" and name in CONTROL_ENDPOINTS:
             self._control(name, params)
         else:
             self._send(404, "Not found\n")
 
     def _params(self, query: str) -> dict[str, str] | None:
-        """Query and form fields merged, or None after refusing a body it cannot read."""
+        """Query and form fields merged, or None after refusing a body it cannot read.
+
+        A GET's body is read and ignored (one client library sends its parameters as JSON
+        in a GET body as well as in the query), so that it cannot spill into the next
+        request on a kept-alive connection.
+        """
         fields = parse_qs(query, keep_blank_values=True)
+        if "Transfer-Encoding" in self.headers:
+            self.close_connection = True
+            self._send(411, "Content-Length required\n")
+            return None
+        try:
+            length = int(self.headers.get("Content-Length", "0"))
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY:
+            self.close_connection = True
+            self._send(413, "Body too large or bad Content-Length\n")
+            return None
+        body = self.rfile.read(length).decode("utf-8", errors="replace")
         if self.command == "POST":
-            if "Transfer-Encoding" in self.headers:
-                self.close_connection = True
-                self._send(411, "Content-Length required\n")
-                return None
-            try:
-                length = int(self.headers.get("Content-Length", "0"))
-            except ValueError:
-                length = -1
-            if not 0 <= length <= MAX_BODY:
-                self.close_connection = True
-                self._send(413, "Body too large or bad Content-Length\n")
-                return None
-            body = self.rfile.read(length).decode("utf-8", errors="replace")
             fields.update(parse_qs(body, keep_blank_values=True))
         return {key: values[0] for key, values in fields.items()}
 
@@ -98,9 +105,9 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if fault is None:
-            outcome, body = sim.model.answer(command, params)
-            sim.record(command, outcome)
-            self._send(200, body + "\n")
+            result = answer(sim.model, command, params, log_text=sim.log_text)
+            sim.record(command, result.outcome, result.fields)
+            self._send(200, result.body + "\n")
             return
         sim.record(command, f"fault {fault.kind}")
         if fault.kind == "503":
@@ -121,6 +128,13 @@ class Handler(BaseHTTPRequestHandler):
         elif name == "expire":
             sim.expire_all()
             self._send(200, "OK\n")
+        elif name == "credits":
+            try:
+                balances = self._top_up(params)
+            except ValueError as error:
+                self._send(400, f"ERR: {error}\n")
+            else:
+                self._send(200, json.dumps(balances) + "\n", "application/json")
         else:
             try:
                 self._set_faults(params)
@@ -128,6 +142,17 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(400, f"ERR: {error}\n")
             else:
                 self._send(200, "OK\n")
+
+    def _top_up(self, params: dict[str, str]) -> dict[str, float]:
+        """/sim/credits: ``add`` credits to, or set the ``balance`` of, the account named by
+        ``api_id`` and ``user`` (every account without them); answers the new balances."""
+        add, balance = (float(params[k]) if params.get(k) else None for k in ("add", "balance"))
+        api_id, user = params.get("api_id", ""), params.get("user", "")
+        if bool(api_id) != bool(user):
+            raise ValueError("name an account with both api_id and user, or neither")
+        account = (api_id, user) if api_id else None
+        balances = self.server.simulator.model.top_up(add=add, balance=balance, account=account)
+        return {f"{key[0]}/{key[1]}": value for key, value in balances.items()}
 
     def _set_faults(self, params: dict[str, str]) -> None:
         """Apply /sim/faults all or nothing: every value is checked before any takes effect."""

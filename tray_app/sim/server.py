@@ -9,8 +9,11 @@ What a client under test can rely on:
 * ``auth`` answers ``101`` when ``user`` or ``password`` is missing, ``108`` when the
   ``api_id`` is missing or belongs to no account, ``001`` for a wrong user or password,
   and ``004`` for a frozen account.
-* ``getbalance`` takes a ``session_id`` or, as the real API allows, the credentials on
-  the call itself; with neither it answers ``005``.
+* ``getbalance``, ``sendmsg``, ``querymsg``, ``delmsg``, ``getmsgcharge`` and
+  ``/utils/routeCoverage`` take a ``session_id`` or, as the real API allows, the credentials
+  on the call itself; with neither they answer ``005`` (``commands.py`` has the details).
+* Messages move through their statuses on the injected clock (``messages.py``); callbacks
+  are not posted anywhere.
 
 Control endpoints, which are **not** part of the Clickatell API and exist only so that
 another process (an end-to-end test, a person with curl) can steer a running simulator:
@@ -20,6 +23,9 @@ another process (an end-to-end test, a person with curl) can steer a running sim
   (0..1) and ``next_fault`` (``503``, ``garbage``, ``drop`` or ``hang``); answers ``OK``,
   or status 400 and changes nothing when a value is invalid.
 * ``GET /sim/stats`` answers JSON ``{command: {outcome: count}}``.
+* ``POST /sim/credits`` with ``add`` (credits, may be negative) or ``balance``, and
+  optionally ``api_id`` and ``user`` to pick one account (else every account); answers the
+  new balances as JSON ``{"api_id/user": credits}``.
 
 It is a test tool: it refuses to listen on anything but loopback unless told
 ``allow_remote=True``, and it never logs a password (the standard stderr access log is
@@ -42,10 +48,10 @@ from tray_app.core.http_serving import TrackedHTTPServer
 from tray_app.core.protocol import is_loopback_host
 from tray_app.sim.faults import FAULT_KINDS, Faults
 from tray_app.sim.handler import Handler
-from tray_app.sim.model import API_COMMANDS, Account, Model
+from tray_app.sim.messages import DEFAULT_MAX_MESSAGES, Lifecycle
+from tray_app.sim.model import Account, Model
 
 __all__ = [
-    "API_COMMANDS",
     "DEMO_API_ID",
     "DEMO_PASSWORD",
     "DEMO_USER",
@@ -59,7 +65,7 @@ logger = logging.getLogger(__name__)
 
 _IDLE_POLL = 3600.0
 
-Record = dict[str, str]
+Record = dict[str, object]
 
 
 class Simulator:
@@ -84,6 +90,12 @@ class Simulator:
         bare_ping_ok: bool = False,
         on_request: Callable[[Record], None] | None = None,
         allow_remote: bool = False,
+        charge: float = 1.0,
+        failure_rate: float = 0.0,
+        to_gateway: float = 1.0,
+        to_handset: float = 3.0,
+        max_messages: int = DEFAULT_MAX_MESSAGES,
+        log_text: bool = False,
     ) -> None:
         if not allow_remote and not is_loopback_host(host):
             raise ValueError(
@@ -91,8 +103,17 @@ class Simulator:
                 "loopback only unless allow_remote=True"
             )
         self.model = Model(
-            accounts, clock or SystemClock(), lifetime=lifetime, bare_ping_ok=bare_ping_ok
+            accounts,
+            clock or SystemClock(),
+            lifetime=lifetime,
+            bare_ping_ok=bare_ping_ok,
+            charge=charge,
+            failure_rate=failure_rate,
+            lifecycle=Lifecycle(to_gateway, to_handset),
+            max_messages=max_messages,
+            seed=seed,
         )
+        self.log_text = log_text
         self.faults = Faults(latency=latency, fault_rate=fault_rate, seed=seed)
         self._on_request = on_request
         self._counts_lock = threading.Lock()
@@ -244,13 +265,13 @@ class Simulator:
         """Sleep unless stopping; False means stop() came first and the request must go."""
         return not self._stopping.wait(seconds)
 
-    def record(self, command: str, outcome: str) -> None:
+    def record(self, command: str, outcome: str, fields: dict[str, object] | None = None) -> None:
         """Count one served API request and hand its record to ``on_request``."""
         with self._counts_lock:
             self._counts[(command, outcome)] += 1
         if self._on_request is not None:
             try:
-                self._on_request({"command": command, "outcome": outcome})
+                self._on_request({"command": command, "outcome": outcome, **(fields or {})})
             except Exception:
                 logger.exception("on_request callback failed")
 
