@@ -46,6 +46,21 @@ def test_a_body_over_the_cap_is_transient_and_not_read_to_its_end(
     assert server.requests[0].sent < HUNG_UP_EARLY
 
 
+@pytest.mark.parametrize("reply", [Reply(size=GIB), gzip_bomb()], ids=["1 GiB", "gzip bomb"])
+def test_a_redirect_with_a_huge_body_is_not_read_either(
+    server: HostileServer, reply: Reply
+) -> None:
+    """requests reads a redirect's whole body (unpacked) to prepare a next hop nobody takes."""
+    reply.status = "302 Found"
+    reply.headers["Location"] = f"{server.base_url}/elsewhere"
+    server.reply = reply
+    error = failure(ApiClient(server.base_url))
+    assert error.category is ErrorCategory.TRANSIENT
+    server.stop()
+    assert server.requests[0].sent < HUNG_UP_EARLY
+    assert len(server.requests) == 1
+
+
 def test_a_body_just_under_the_cap_is_read(server: HostileServer) -> None:
     server.reply = Reply(body=f"OK: {SID}\n".encode(), size=MAX_RESPONSE_BYTES - 64, filler=b" ")
     assert ApiClient(server.base_url).ping(SID) == SID

@@ -159,6 +159,20 @@ def _watch(sock: socket.socket | None) -> None:
         deadline.watch(sock)
 
 
+def _new_session() -> requests.Session:
+    """A session that never looks for a redirect's target.
+
+    Even with ``allow_redirects=False``, requests reads (and decompresses) a redirect's whole
+    body to prepare the next hop for ``Response.next``, so a 3xx with a 1 GiB or gzip-bomb
+    body would bypass the cap. Without a target, a 3xx is read like any other answer.
+    """
+    import requests
+
+    session = requests.Session()
+    session.get_redirect_target = lambda _response: None  # type: ignore[method-assign,assignment]
+    return session
+
+
 class ApiClient:
     """One connection pool to the API; every call is a form-encoded POST.
 
@@ -182,7 +196,7 @@ class ApiClient:
         self._timeout = (connect_timeout, read_timeout)
         self._deadline = deadline
         self._max_bytes = max_bytes
-        self._http: requests.Session = requests.Session()
+        self._http: requests.Session = _new_session()
         self._http.headers["User-Agent"] = USER_AGENT
         self._http.headers["Accept-Encoding"] = "identity"
         self._http.verify = True
@@ -275,13 +289,6 @@ class ApiClient:
                 "the server sent a compressed answer, which this app does not accept",
                 encoding[:40],
             )
-        if response.is_redirect:
-            # requests has read a redirect's body already (to free the connection), stream or
-            # not; what is left is to keep within the cap.
-            body = response.content
-            if len(body) > self._max_bytes:
-                raise _Failed(_too_big(self._max_bytes))
-            return body
         chunks: list[bytes] = []
         size = 0
         try:
