@@ -16,6 +16,7 @@ DEFAULTS = {
     "notifications": True,
     "clipboard_clear_seconds": 0,
     "start_at_login": False,
+    "local_proxy": False,
     "icon_theme": "auto",
     "log_level": "INFO",
     "session_expires_at": None,
@@ -52,6 +53,7 @@ def test_values_survive_a_restart(ini: Path) -> None:
         "notifications": False,
         "clipboard_clear_seconds": 3600,
         "start_at_login": True,
+        "local_proxy": True,
         "icon_theme": "dark",
         "log_level": "DEBUG",
         "session_expires_at": 1_800_000_900.5,
@@ -154,6 +156,7 @@ def test_hand_edited_garbage_falls_back_to_defaults_with_one_warning_per_key(
         "notifications=maybe\n"
         "clipboard_clear_seconds=-5\n"
         "start_at_login=2\n"
+        "local_proxy=sometimes\n"
         "icon_theme=purple\n"
         "log_level=a,b\n"
         "session_expires_at=soon\n"

@@ -185,3 +185,40 @@ def test_the_demo_locks_what_would_touch_the_real_app(
     assert not (config / "autostart").exists()
     assert settings.base_url == server.sim.base_url
     assert settings.start_at_login is False
+
+
+def test_the_proxy_setting_starts_and_stops_it_and_it_follows_a_new_base_url(
+    qapp: QApplication, qtbot: QtBot, tmp_path: Path, clock: FakeClock, servers: tuple
+) -> None:
+    import requests
+
+    from tray_app.qt.proxy_service import ProxyService
+
+    old, new = servers
+    settings_file = tmp_path / "settings.ini"
+    keeper, settings, actions = wired(qapp, tmp_path, clock, old.sim.base_url, demo=False)
+    proxy = ProxyService(keeper, parent=keeper)
+    actions._proxy = proxy
+    settings.base_url = old.sim.base_url
+    keeper.sign_in(DEMO)
+    dialog = open_settings(qtbot, actions)
+    dialog.findChild(QCheckBox, "local_proxy").setChecked(True)
+    qtbot.keyClick(dialog.findChild(QLineEdit, "base_url"), Qt.Key.Key_Return)
+    assert "local_proxy=true" in settings_file.read_text()
+    assert proxy.url is not None
+    assert requests.get(f"{proxy.url}/http/ping").text.startswith("OK: ")
+    assert old.commands()[-1] == "ping"
+    dialog = open_settings(qtbot, actions)
+    url = dialog.findChild(QLineEdit, "base_url")
+    retype(qtbot, url, new.sim.base_url)
+    qtbot.keyClick(url, Qt.Key.Key_Return)
+    qtbot.wait(10)
+    before_old, before_new = len(old.log), new.commands().count("getbalance")
+    assert requests.get(f"{proxy.url}/http/getbalance").text == "Credit: 42.50\n"
+    assert new.commands()[:1] == ["auth"]
+    assert new.commands().count("getbalance") == before_new + 1
+    assert len(old.log) == before_old
+    dialog = open_settings(qtbot, actions)
+    dialog.findChild(QCheckBox, "local_proxy").setChecked(False)
+    qtbot.keyClick(dialog.findChild(QLineEdit, "base_url"), Qt.Key.Key_Return)
+    assert proxy.url is None

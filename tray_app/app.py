@@ -46,9 +46,11 @@ from tray_app.qt.unix_signals import quit_on_signals
 
 if TYPE_CHECKING:
     from tray_app.qt.keeper import Keeper
+    from tray_app.qt.proxy_service import ProxyService
     from tray_app.services.credentials import CredentialStore
     from tray_app.services.settings import Settings
     from tray_app.sim.server import Simulator
+    from tray_app.ui.actions import UserActions
     from tray_app.ui.clipboard import SecretClipboard
     from tray_app.ui.notify import Notifier
     from tray_app.ui.tray import TrayView
@@ -79,6 +81,8 @@ class Services:
     clipboard: SecretClipboard
     simulator: Simulator | None = None
     demo_dir: tempfile.TemporaryDirectory[str] | None = None
+    proxy: ProxyService | None = None
+    actions: UserActions | None = None
     keep: list[QObject] = field(default_factory=list)
 
 
@@ -224,7 +228,7 @@ def _build(
         demo_dir = tempfile.TemporaryDirectory(prefix="clickatell-tray-demo-")
         demo_ini = os.path.join(demo_dir.name, "demo.ini")
         settings = Settings(QSettings(demo_ini, QSettings.Format.IniFormat))
-        settings.base_url = base_url
+        settings.update(base_url=base_url, local_proxy=True)
         store = CredentialStore(memory_only=True)
         store.save(Credentials(DEMO_API_ID, DEMO_USER, DEMO_PASSWORD))
         print(f"demo: simulator at {base_url}", flush=True)
@@ -261,20 +265,22 @@ def _build(
     services = Services(
         app, settings, store, keeper, view, notifier, clipboard, simulator, demo_dir
     )
+    from tray_app.qt.proxy_service import ProxyService
     from tray_app.ui.actions import UserActions
 
-    services.keep.append(
-        UserActions(
-            view=view,
-            keeper=keeper,
-            settings=settings,
-            store=store,
-            notifier=notifier,
-            clipboard=clipboard,
-            quit_app=app.quit,
-            demo=demo,
-            base_url_override=override,
-        )
+    services.proxy = ProxyService(keeper)
+    services.proxy.url_changed.connect(view.set_proxy_url)
+    services.actions = UserActions(
+        view=view,
+        keeper=keeper,
+        settings=settings,
+        store=store,
+        notifier=notifier,
+        clipboard=clipboard,
+        quit_app=app.quit,
+        demo=demo,
+        base_url_override=override,
+        proxy=services.proxy,
     )
     QTimer.singleShot(0, lambda: _after_first_paint(services, demo=demo))
     return services
@@ -291,6 +297,8 @@ def _after_first_paint(services: Services, *, demo: bool) -> None:
         from tray_app.ui.actions import autostart_enabled
 
         services.view.set_start_at_login(autostart_enabled())
+    if services.actions is not None:
+        services.actions.run_proxy(services.settings.local_proxy)
     wakeups = WakeupWatcher()
     wakeups.woke_up.connect(services.keeper.woke_up)
     services.keep.append(wakeups)
@@ -389,6 +397,8 @@ def _show_status(services: Services) -> None:
 
 
 def _tear_down(services: Services) -> None:
+    if services.proxy is not None:
+        services.proxy.stop()
     services.keeper.stop()
     services.notifier.close()
     services.view.tray.hide()

@@ -121,6 +121,8 @@ class LocalProxy:
     def set_base_url(self, base_url: str) -> None:
         """Calls from now on go to ``base_url``."""
         with self._client_lock:
+            if base_url == self._base_url:
+                return
             self._base_url = base_url
             old, self._client = self._client, None
         if old is not None:

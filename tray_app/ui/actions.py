@@ -23,6 +23,7 @@ from tray_app import APP_NAME
 from tray_app.core.session import Event
 from tray_app.core.state import State
 from tray_app.qt.keeper import Keeper
+from tray_app.qt.proxy_service import ProxyService
 from tray_app.services.credentials import CredentialStore
 from tray_app.services.settings import Settings
 from tray_app.ui.clipboard import SecretClipboard
@@ -52,6 +53,7 @@ class UserActions(QObject):
         quit_app: Callable[[], object],
         demo: bool,
         base_url_override: str | None = None,
+        proxy: ProxyService | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -63,6 +65,7 @@ class UserActions(QObject):
         self._clipboard = clipboard
         self._demo = demo
         self._base_url_override = base_url_override
+        self._proxy = proxy
         self._dialogs: dict[str, QWidget] = {}
         view.sign_in_requested.connect(self.open_sign_in)
         view.settings_requested.connect(self.open_settings)
@@ -125,6 +128,16 @@ class UserActions(QObject):
         self._view.set_panel(settings.icon_theme)
         if "start_at_login" not in locked:
             self.set_start_at_login(settings.start_at_login)
+        self.run_proxy(settings.local_proxy)
+
+    def run_proxy(self, wanted: bool) -> None:
+        """Start or stop the local API proxy; a failure to start is said, never hidden."""
+        if self._proxy is None:
+            return
+        try:
+            self._proxy.set_enabled(wanted)
+        except OSError as exc:
+            self._view.tray.showMessage(APP_NAME, f"The local API proxy could not start: {exc}")
 
     def set_start_at_login(self, wanted: bool) -> None:
         from tray_app.services import autostart

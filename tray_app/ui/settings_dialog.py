@@ -38,6 +38,7 @@ FORM_FIELDS = (
     "clipboard_clear_seconds",
     "start_at_login",
     "icon_theme",
+    "local_proxy",
 )
 
 
@@ -109,6 +110,14 @@ class SettingsDialog(QDialog):
         self._start_at_login.setObjectName("start_at_login")
         self._start_at_login.setAccessibleName("Start at login")
 
+        self._local_proxy = QCheckBox("Serve the API on this machine without the session ID")
+        self._local_proxy.setObjectName("local_proxy")
+        self._local_proxy.setAccessibleName("Run the local API proxy")
+        self._local_proxy.setToolTip(
+            "A local proxy for curl, Postman and scripts: it puts the live session ID into "
+            "each call. Its address is under Copy as… in the menu."
+        )
+
         self._icon_theme = QComboBox()
         self._icon_theme.setObjectName("icon_theme")
         self._icon_theme.setAccessibleName("Tray icon style")
@@ -139,6 +148,7 @@ class SettingsDialog(QDialog):
         form.addRow("&Tray icon:", self._icon_theme)
         form.addRow("", self._notifications)
         form.addRow(*self._row("", self._start_at_login))
+        form.addRow(*self._row("", self._local_proxy))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self._error)
@@ -181,6 +191,7 @@ class SettingsDialog(QDialog):
         self._notifications.setChecked(values["notifications"])
         self._clipboard.setValue(values["clipboard_clear_seconds"])
         self._start_at_login.setChecked(values["start_at_login"])
+        self._local_proxy.setChecked(values["local_proxy"])
         self._icon_theme.setCurrentIndex(max(0, self._icon_theme.findData(values["icon_theme"])))
         self._error.hide()
         self._interval_hint.hide()
@@ -213,6 +224,7 @@ class SettingsDialog(QDialog):
             "notifications": self._notifications.isChecked(),
             "clipboard_clear_seconds": self._clipboard.value(),
             "start_at_login": self._start_at_login.isChecked(),
+            "local_proxy": self._local_proxy.isChecked(),
             "icon_theme": self._icon_theme.currentData(),
         }
 

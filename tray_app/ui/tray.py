@@ -23,6 +23,7 @@ from tray_app.core.session import Event
 from tray_app.core.state import Snapshot, State, mm_ss
 from tray_app.qt.keeper import Keeper
 from tray_app.ui.clipboard import SecretClipboard
+from tray_app.ui.copy_menu import CopyMenu
 from tray_app.ui.icons import StatusIconCache
 from tray_app.ui.notify import Notifier
 
@@ -113,6 +114,8 @@ class TrayView(QObject):
         self.pause_action = menu.addAction("Pause keep-alive")
         self.pause_action.triggered.connect(self._pause_or_resume)
         menu.addSeparator()
+        self.copy_menu = CopyMenu(menu, self._keeper, self.copy_secret, self._say)
+        menu.addSeparator()
         self.settings_action = menu.addAction("Settings…")
         self.settings_action.triggered.connect(self.settings_requested)
         self.login_action = QAction("Start at login", menu)
@@ -152,18 +155,24 @@ class TrayView(QObject):
             self._balance_asked_for = snapshot.session_id
             QTimer.singleShot(0, self._keeper.fetch_balance)
 
+    def set_proxy_url(self, url: str | None) -> None:
+        """The local proxy's URL while it runs (None when it stops), for Copy as… and the menu."""
+        self.copy_menu.set_proxy_url(url)
+
     def copy_session_id(self) -> None:
         session_id = self._keeper.snapshot.session_id
         if not session_id:
-            self.tray.showMessage(APP_NAME, "No session to copy yet.", msecs=COPY_CONFIRM_MS)
+            self._say(APP_NAME, "No session to copy yet.")
             return
-        self._clipboard.copy(session_id)
-        self.tray.showMessage(
-            "Session ID copied",
-            mask_id(session_id),
-            QSystemTrayIcon.MessageIcon.NoIcon,
-            COPY_CONFIRM_MS,
-        )
+        self.copy_secret(session_id, "Session ID copied", mask_id(session_id))
+
+    def copy_secret(self, text: str, title: str, detail: str) -> None:
+        """Copy ``text`` marked as a secret, and confirm with ``title`` and ``detail``."""
+        self._clipboard.copy(text)
+        self._say(title, detail)
+
+    def _say(self, title: str, detail: str) -> None:
+        self.tray.showMessage(title, detail, QSystemTrayIcon.MessageIcon.NoIcon, COPY_CONFIRM_MS)
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason is QSystemTrayIcon.ActivationReason.Trigger:
@@ -181,6 +190,7 @@ class TrayView(QObject):
         self.balance_action.setText(balance_text(snapshot.balance))
 
     def _refresh_actions(self, snapshot: Snapshot) -> None:
+        self.copy_menu.refresh()
         has_session = snapshot.session_id is not None
         signed_in = snapshot.state not in (State.SIGNED_OUT, State.FAILED, State.EXPIRED)
         self.copy_action.setEnabled(has_session)
