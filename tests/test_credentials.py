@@ -209,6 +209,30 @@ def test_corrupt_entry_reads_as_nothing_and_is_replaced_on_save(
     assert CredentialStore().load() == CREDENTIALS
 
 
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ("[" * 8_000 + "]" * 8_000, "nested more than 2 levels deep"),
+        ("[" * 100_000 + "]" * 100_000, "longer"),
+        ('{"api_id": "1", "user": "u", "password": "p", "x": "' + "a" * 20_000 + '"}', "longer"),
+    ],
+    ids=["8 000 levels deep", "100 000 levels deep", "20 000 characters"],
+)
+def test_a_hostile_entry_is_reported_and_login_overwrites_it(
+    real_store: CredentialStore, caplog: pytest.LogCaptureFixture, payload: str, reason: str
+) -> None:
+    """Neither a RecursionError nor memory-only for the run: the next sign-in repairs it."""
+    keyring.set_password(SERVICE, ENTRY, payload)
+    with caplog.at_level(logging.WARNING, logger="tray_app.services.credentials"):
+        assert real_store.load() is None
+    assert f"unusable ({reason}" in caplog.text
+    assert real_store.persistent
+    assert real_store.problem is None
+
+    real_store.save(CREDENTIALS)
+    assert CredentialStore().load() == CREDENTIALS
+
+
 # --- no usable keyring: memory only for the rest of the run ---
 
 

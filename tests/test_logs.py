@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import subprocess
 import sys
 from collections.abc import Iterator
 from logging.handlers import RotatingFileHandler
@@ -154,3 +155,96 @@ def test_default_folder_is_the_user_log_dir(
     path = logs.setup_logging()
     assert path == tmp_path / "state" / "clickatell-session-tray" / "log" / "clickatell-tray.log"
     assert path.parent.is_dir()
+
+
+# --- hostile input and hostile disks ---
+
+HEX_ID = "f6b9af2a2c9e5b18ee2d257e3def5d66"
+
+
+@pytest.mark.parametrize(
+    "secret", ["pa'ss\"w\\ord\n", "pässwörd-ünicode", "tab\there"], ids=["quotes", "utf8", "tab"]
+)
+def test_a_secret_quoted_by_repr_is_masked(tmp_path: Path, secret: str) -> None:
+    """``%r`` escapes quotes, backslashes, controls: the mask knows those shapes too."""
+    path = logs.setup_logging("DEBUG", log_dir=tmp_path)
+    SECRET_FILTER.add_secret(secret)
+    log = logging.getLogger("tray_app.test")
+    log.debug("server answered: %r", f"ERR: 001 for {secret}")
+    log.debug("form: %r", {"password": secret})
+    log.debug("it's %r", "it's " + secret)
+    flush()
+    text = path.read_text(encoding="utf-8")
+    for shape in (secret, repr(secret)[1:-1], secret.encode("unicode_escape").decode()):
+        assert shape not in text
+    assert text.count("••••") >= 3
+
+
+@pytest.mark.parametrize(
+    "line",
+    [f"sid_{HEX_ID}", f"{HEX_ID}g", f'{{"session_id": "{HEX_ID}"}}', '{"session_id": "abc1XYZ"}'],
+    ids=["sid_ prefix", "letter suffix", "JSON hex", "JSON other"],
+)
+def test_session_ids_glued_to_words_or_in_json_are_masked(tmp_path: Path, line: str) -> None:
+    path = logs.setup_logging(log_dir=tmp_path)
+    logging.getLogger("tray_app.test").warning("seen %s", line)
+    flush()
+    text = path.read_text(encoding="utf-8")
+    assert HEX_ID not in text
+    assert "abc1XYZ" not in text
+
+
+def test_an_unusable_log_folder_keeps_the_masked_console(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Root cannot be kept out by permissions, so the "folder" sits under a plain file."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(OSError):
+        logs.setup_logging(console=True, log_dir=blocker / "logs")
+    logging.getLogger("tray_app.test").warning("ping sent session_id=%s", HEX_ID)
+    err = capsys.readouterr().err
+    assert "ping sent" in err
+    assert HEX_ID not in err
+
+
+def test_an_unusable_log_folder_without_console_still_masks_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(OSError):
+        logs.setup_logging(log_dir=blocker / "logs")
+    logging.getLogger("tray_app.test").warning("ping sent %s", HEX_ID)
+    err = capsys.readouterr().err
+    assert "ping sent" in err
+    assert HEX_ID not in err
+
+
+FULL_DISK_RUN = """
+import logging, sys
+from pathlib import Path
+from tray_app.services.logs import setup_logging
+setup_logging(log_dir=Path(sys.argv[1]))
+for number in range(200):
+    logging.getLogger("tray_app.test").warning("record %d", number)
+"""
+
+
+def test_a_full_disk_says_so_once_not_per_record(tmp_path: Path) -> None:
+    """A real ENOSPC: the log file is /dev/full, which refuses every write."""
+    if not Path("/dev/full").exists():
+        pytest.skip("/dev/full is Linux's; no other way to fill a disk cheaply")
+    (tmp_path / logs.LOG_FILE_NAME).symlink_to("/dev/full")
+    result = subprocess.run(
+        [sys.executable, "-c", FULL_DISK_RUN, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Logging error" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert "cannot write the log file (No space left on device)" in lines[0]

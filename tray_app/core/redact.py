@@ -1,12 +1,26 @@
-"""Masking of session IDs and passwords, for anything a person or a log may see."""
+"""Masking of session IDs and passwords, for anything a person or a log may see.
+
+A secret can reach text in more shapes than its own: quoted by ``%r`` or ``repr`` (escapes
+for quotes, backslashes, control and non-ASCII characters), inside JSON, glued to other word
+characters (``sid_<id>``, ``<id>g``). Each registered secret is masked in every one of those
+shapes, any run of exactly 32 hex digits is masked wherever it stands, and the values of
+``password``/``session_id`` fields are masked in form (``password=…``), JSON
+(``"session_id": "…"``) and Python (``'password': '…'``) notation alike.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 
-_HEX_ID = re.compile(r"\b[0-9a-fA-F]{32}\b")
-_SECRET_FIELD = re.compile(r"(?i)\b(password|session_id)=([^&\s]+)")
+# 32 hex digits not part of a longer hex run: word characters around it do not protect it.
+_HEX_ID = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{32}(?![0-9a-fA-F])")
+_FIELD_NAMES = r"password|session_id|api_key|token"
+_SECRET_FIELD = re.compile(rf"(?i)\b({_FIELD_NAMES})=([^&\s]+)")
+_QUOTED_FIELD = re.compile(
+    rf"""(?ix)(["']?)\b({_FIELD_NAMES})\1(\s*[:=]\s*)(["'])((?:\\.|(?!\4).)*)\4"""
+)
 
 
 def mask_id(session_id: str | None) -> str:
@@ -18,12 +32,28 @@ def mask_id(session_id: str | None) -> str:
     return f"{session_id[:4]}…{session_id[-4:]}"
 
 
+def shapes(secret: str) -> list[str]:
+    """``secret`` as it may appear in text: itself, escaped by ``repr`` or JSON; longest first."""
+    escaped = secret.encode("unicode_escape").decode("ascii")
+    forms = {
+        secret,
+        repr(secret)[1:-1],
+        escaped,
+        escaped.replace("'", "\\'"),
+        escaped.replace('"', '\\"'),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    }
+    return sorted((form for form in forms if form), key=len, reverse=True)
+
+
 def mask_text(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Hide 32-hex session IDs, ``password=``/``session_id=`` values and the given secrets."""
+    """Hide 32-hex session IDs, password and session ID fields, and the given secrets."""
     for secret in secrets:
-        if secret:
-            text = text.replace(secret, "••••")
+        for form in shapes(secret) if secret else ():
+            text = text.replace(form, "••••")
     text = _HEX_ID.sub(lambda m: mask_id(m.group(0)), text)
+    text = _QUOTED_FIELD.sub(lambda m: f"{m[1]}{m[2]}{m[1]}{m[3]}{m[4]}••••{m[4]}", text)
     return _SECRET_FIELD.sub(lambda m: f"{m.group(1)}=••••", text)
 
 

@@ -7,6 +7,7 @@ what raised "Signal source has been deleted" at exit.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -114,5 +115,9 @@ class _Worker:
             except Exception as exc:
                 result = exc
             with self._lock:
-                if self._runner is not None:
-                    self._runner._emit(done, result)
+                runner = self._runner
+            if runner is not None:
+                # The runner's QObject may have been deleted without a shutdown (its parent
+                # went first at exit): then nobody is left to hear the result.
+                with contextlib.suppress(RuntimeError):
+                    runner._emit(done, result)

@@ -1,4 +1,9 @@
-"""Ctrl-C and SIGTERM for a Qt event loop, shared by the tray and the headless keep-alive."""
+"""Ctrl-C, SIGTERM and SIGHUP for a Qt event loop, shared by the tray and the headless keep-alive.
+
+SIGHUP (the terminal closed, or the session ended without a SIGTERM) is a request to quit
+like the others: without a handler the process would die on the spot, skipping the
+teardown that flushes the keyring and removes the demo's temporary folder.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from PySide6.QtCore import QCoreApplication, QSocketNotifier
 
 
 def quit_on_signals(app: QCoreApplication) -> QSocketNotifier:
-    """Let Ctrl-C and SIGTERM end the Qt event loop cleanly, without a polling timer.
+    """Let Ctrl-C, SIGTERM and SIGHUP end the Qt event loop cleanly, without a polling timer.
 
     Python runs signal handlers only between bytecodes; while Qt waits in its
     event loop, a wake-up socket watched by a QSocketNotifier gives it that chance.
@@ -33,4 +38,6 @@ def quit_on_signals(app: QCoreApplication) -> QSocketNotifier:
     notifier.sockets = (reader, writer)  # type: ignore[attr-defined]
     signal.signal(signal.SIGINT, quit_app)
     signal.signal(signal.SIGTERM, quit_app)
+    if hasattr(signal, "SIGHUP"):  # not on Windows
+        signal.signal(signal.SIGHUP, quit_app)
     return notifier

@@ -216,11 +216,25 @@ class CredentialStore:
         return self._backend
 
 
+MAX_ENTRY_CHARS = 16 * 1024
+"""Far above what four fields need; a longer entry is not ours (or is corrupt) and is not parsed."""
+MAX_ENTRY_DEPTH = 2
+
+
 def _parse(payload: str) -> dict[str, str]:
-    """The entry as a dict of strings; ValueError, which never quotes the payload, otherwise."""
+    """The entry as a dict of strings; ValueError, which never quotes the payload, otherwise.
+
+    Size and nesting are checked before ``json`` sees the text: an entry nested 100 000 levels
+    deep would raise RecursionError inside the parser. An unusable entry is reported and
+    treated as empty, so signing in again overwrites it.
+    """
+    if len(payload) > MAX_ENTRY_CHARS:
+        raise ValueError(f"longer than {MAX_ENTRY_CHARS} characters")
+    if _nesting(payload) > MAX_ENTRY_DEPTH:
+        raise ValueError(f"nested more than {MAX_ENTRY_DEPTH} levels deep")
     try:
         data = json.loads(payload)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         raise ValueError("not valid JSON") from None
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
@@ -230,6 +244,28 @@ def _parse(payload: str) -> dict[str, str]:
     if 0 < sum(name in entry for name in _CREDENTIAL_FIELDS) < len(_CREDENTIAL_FIELDS):
         raise ValueError("the credentials are incomplete")
     return entry
+
+
+def _nesting(text: str) -> int:
+    """How deep ``[`` and ``{`` nest in JSON text, brackets inside strings not counted."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def _choose(backend: KeyringBackend) -> KeyringBackend:

@@ -8,6 +8,7 @@ those propagating up from its children.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from logging.handlers import RotatingFileHandler
@@ -46,6 +47,37 @@ def _mask(text: str) -> str:
     return str(record.msg)
 
 
+class _QuietFileHandler(RotatingFileHandler):
+    """A rotating file that, when it cannot be written (disk full, folder gone), says so once.
+
+    The standard handler prints "--- Logging error ---" and a traceback for every record
+    that fails, hundreds of lines a minute on a full disk. This one prints one line to
+    stderr and stops writing the file for the rest of the run; the console handler, if any,
+    carries on.
+    """
+
+    broken = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.broken:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if self.broken:
+            return
+        self.broken = True
+        error = sys.exc_info()[1]
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        if sys.stderr is not None:
+            with contextlib.suppress(Exception):
+                print(
+                    f"clickatell-tray: cannot write the log file ({reason}); "
+                    "the file log is off until the app restarts",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+
 def default_log_dir() -> Path:
     """The platform's per-user log folder (``~/.local/state/.../log`` on Linux)."""
     return platformdirs.user_log_path(LOG_DIR_NAME, appauthor=False)
@@ -58,34 +90,45 @@ def setup_logging(
 
     Safe to call again, e.g. after the settings change the level: the previous
     handlers are closed and replaced, never duplicated.
+
+    The console handler goes in first, so a log folder that cannot be created or written
+    never costs it. Without a file and without a console, warnings still go to stderr
+    through a masked handler, never through logging's unmasked last resort. The OSError
+    is raised after that, for the caller to say in one line that the file log is off.
     """
     numeric = logging.getLevelNamesMapping().get(level.upper())
     if numeric is None:
         raise ValueError(f"unknown log level {level!r}")
-    directory = log_dir if log_dir is not None else default_log_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / LOG_FILE_NAME
-
     root = logging.getLogger()
     for handler in list(root.handlers):
         if handler.get_name() in (FILE_HANDLER_NAME, CONSOLE_HANDLER_NAME):
             root.removeHandler(handler)
             handler.close()
-
-    formatter = _MaskingFormatter(LOG_FORMAT)
-    file_handler = RotatingFileHandler(
-        path, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8"
-    )
-    file_handler.set_name(FILE_HANDLER_NAME)
-    handlers: list[logging.Handler] = [file_handler]
-    # A gui-script on Windows has no stderr at all (sys.stderr is None).
-    if console and sys.stderr is not None:
-        console_handler = logging.StreamHandler(sys.stderr)
-        console_handler.set_name(CONSOLE_HANDLER_NAME)
-        handlers.append(console_handler)
-    for handler in handlers:
-        handler.setFormatter(formatter)
-        handler.addFilter(SECRET_FILTER)
-        root.addHandler(handler)
     root.setLevel(numeric)
+    # A gui-script on Windows has no stderr at all (sys.stderr is None).
+    has_console = console and sys.stderr is not None
+    if has_console:
+        _install(logging.StreamHandler(sys.stderr), CONSOLE_HANDLER_NAME)
+
+    directory = log_dir if log_dir is not None else default_log_dir()
+    path = directory / LOG_FILE_NAME
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        file_handler = _QuietFileHandler(
+            path, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8"
+        )
+    except OSError:
+        if not has_console and sys.stderr is not None:
+            fallback = logging.StreamHandler(sys.stderr)
+            fallback.setLevel(logging.WARNING)
+            _install(fallback, CONSOLE_HANDLER_NAME)
+        raise
+    _install(file_handler, FILE_HANDLER_NAME)
     return path
+
+
+def _install(handler: logging.Handler, name: str) -> None:
+    handler.set_name(name)
+    handler.setFormatter(_MaskingFormatter(LOG_FORMAT))
+    handler.addFilter(SECRET_FILTER)
+    logging.getLogger().addHandler(handler)
