@@ -272,6 +272,11 @@ def test_nothing_kept_stops_the_timer(
     keeper.sign_in(DEMO)
     assert keeper.wake_at is not None
     keeper.pause()
+    # Paused, the server's session still counts down (and is shown): a minute tick until
+    # it has died, then none.
+    assert keeper.wake_at is not None and keeper.wake_at <= clock.wall() + 60
+    clock.advance(15 * 60)
+    keeper.tick()
     assert keeper.wake_at is None
     keeper.resume()
     assert keeper.wake_at is not None

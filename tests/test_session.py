@@ -313,6 +313,7 @@ def test_nothing_kept_means_no_wake_up(how: str) -> None:
         signed_in(plan)
     if how == "paused":
         plan.pause()
+        plan.tick(T0 + 3600, 3600)  # the server's session died while paused
     elif how == "failed":
         auth = sent(plan.sign_in(T0 + 1))
         plan.completed(auth, error(ErrorCategory.CREDENTIALS_REJECTED, Command.AUTH), T0 + 1)
@@ -374,3 +375,13 @@ def test_session_gone_elsewhere_while_paused_waits_for_the_user() -> None:
     plan.pause()
     assert plan.session_gone(SID, T0 + 60).request is None
     assert plan.state is State.PAUSED
+
+
+def test_a_sign_in_while_a_request_is_out_is_sent_at_once_and_not_swallowed() -> None:
+    plan = KeepAlivePlan()
+    signed_in(plan)
+    balance = sent(plan.want_balance(T0 + 5))
+    auth = sent(plan.sign_in(T0 + 6))
+    assert auth.command is Command.AUTH
+    assert plan.completed(balance, 42.0, T0 + 7).request is None
+    assert plan.in_flight is auth

@@ -88,3 +88,16 @@ def test_wrong_then_right_password_by_keyboard_signs_in_without_a_notification(
     services.keeper.sign_in(Credentials("1000001", "demo", "wrong"))
     qtbot.waitUntil(lambda: bool(notifications.shown), timeout=5000)
     assert notifications.shown[0][0] == "Credentials rejected"
+
+
+def test_the_menu_opens_recent_events_with_this_runs_sign_in(
+    services: Services, qtbot: QtBot
+) -> None:
+    from tray_app.ui.events_window import EventsWindow
+
+    services.keeper.start()
+    qtbot.waitUntil(lambda: services.keeper.snapshot.state is State.ACTIVE, timeout=5000)
+    services.view.events_action.trigger()
+    window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, EventsWindow))
+    assert window.isVisible()
+    qtbot.waitUntil(lambda: any("Signed in" in line for line in window.lines()), timeout=5000)

@@ -265,6 +265,7 @@ def _build(
     services = Services(
         app, settings, store, keeper, view, notifier, clipboard, simulator, demo_dir
     )
+    from tray_app.qt.history_feed import HistoryFeed
     from tray_app.qt.proxy_service import ProxyService
     from tray_app.ui.actions import UserActions
 
@@ -281,6 +282,7 @@ def _build(
         demo=demo,
         base_url_override=override,
         proxy=services.proxy,
+        feed=HistoryFeed(keeper, keeper.now, keeper),
     )
     QTimer.singleShot(0, lambda: _after_first_paint(services, demo=demo))
     return services

@@ -153,14 +153,26 @@ class KeepAlivePlan:
         self._failures = 0
         self._failing_since = None
         self.expires_at = None
+        # A request still out (a balance query, a ping) must not swallow this sign-in: its
+        # answer is ignored, and the auth goes now.
+        self.in_flight = None
         return self._due_now(now)
 
     def sign_out(self) -> None:
-        self.has_credentials = False
+        """End the session here; stored credentials stay, so the next sign-in can reuse them.
+
+        The API has no logout: the server's session lives on until it idles out.
+        """
         self._forget_session()
         self.state = State.SIGNED_OUT
         self.last_error = None
         self.next_due = None
+        self.balance = None
+
+    def forget_credentials(self) -> None:
+        """Sign out and know that nothing is stored to sign in with any more."""
+        self.sign_out()
+        self.has_credentials = False
 
     def change_interval(self, seconds: float, now: float) -> Outcome:
         """A new interval counts from the last proof of life, so the next ping moves now.
@@ -265,14 +277,20 @@ class KeepAlivePlan:
         tick are one wake-up), and ``TICK`` from now. Signed out, paused, failed or expired,
         nothing counts down and nothing is due, so the keeper sleeps until someone acts.
         """
-        if self.state not in _KEPT and self.next_due is None and self.in_flight is None:
+        paused_alive = self.state is State.PAUSED and self.expires_at is not None
+        if (
+            self.state not in _KEPT
+            and not paused_alive
+            and self.next_due is None
+            and self.in_flight is None
+        ):
             return None
         wake = now + TICK
         if self.next_due is not None and self.in_flight is None:
             wake = min(wake, self.next_due)
         if self.in_flight is not None:
             wake = min(wake, self.in_flight.sent_at + ABANDON_AFTER)
-        counting = self.state in (State.ACTIVE, State.RETRYING) and self.session_id
+        counting = self.state in _KEEPING and self.session_id
         if counting and self.expires_at is not None:
             wake = min(wake, next_minute_change(self.expires_at, now))
         return max(now, wake)
@@ -289,6 +307,11 @@ class KeepAlivePlan:
             return self._abandon(self.in_flight, wall)
         if self.state is State.ACTIVE and self.expires_at is not None and wall >= self.expires_at:
             self.state = State.RETRYING
+        if self.state is State.PAUSED and self.expires_at is not None and wall >= self.expires_at:
+            # Nobody kept it alive: the ID is dead. It is remembered so that Resume, which
+            # signs in anew, can say that the ID changed.
+            self.expires_at = None
+            return Outcome()
         if self.in_flight or self.next_due is None or wall < self.next_due:
             return Outcome()
         return self._send(wall)

@@ -70,6 +70,8 @@ class Keeper(QObject):
     request_sent = Signal(object)
     request_done = Signal(object, object)
     started = Signal(bool)
+    forgotten = Signal(object)
+    """After forget_credentials: None once the keyring entry is gone, else why it is not."""
     ticked = Signal()
     """The keeper looked at the clock (at least each minute the icon shows): views redraw."""
 
@@ -145,6 +147,10 @@ class Keeper(QObject):
     def base_url(self) -> str:
         return self._base_url
 
+    def now(self) -> float:
+        """The keeper's wall clock (injected in tests), for views that stamp what they hear."""
+        return self._clock.wall()
+
     def set_base_url(self, base_url: str) -> None:
         """Takes effect from the next request; the old client is closed on the worker."""
         self._base_url = base_url
@@ -169,10 +175,39 @@ class Keeper(QObject):
         self._follow(self._plan.sign_in(self._clock.wall()))
 
     def sign_out(self) -> None:
+        """End the session in this app; the stored credentials and session ID stay.
+
+        The command line may still use the stored session until it idles out, and the next
+        Sign in… is prefilled from the keyring.
+        """
         self._pending_credentials = None
         self._plan.sign_out()
-        self._keyring.submit(self._store.clear, lambda _result: None)
         self._follow(Outcome())
+
+    def forget_credentials(self) -> None:
+        """Sign out and delete what the keyring holds; ``forgotten`` tells how it went."""
+        self._pending_credentials = None
+        self._plan.forget_credentials()
+        self.account = None
+
+        def done(result: object) -> None:
+            if isinstance(result, Exception):
+                log.warning("could not delete the stored credentials: %s", result)
+                self.forgotten.emit(str(result) or type(result).__name__)
+            else:
+                log.info("stored credentials deleted")
+                self.forgotten.emit(None)
+
+        self._keyring.submit(self._store.clear, done)
+        self._follow(Outcome())
+
+    def stored_credentials(self, done: Callable[[Credentials | None], None]) -> None:
+        """Read the stored credentials on the worker (the keyring may block), then ``done``."""
+
+        def loaded(result: object) -> None:
+            done(None if isinstance(result, Exception) else result)  # type: ignore[arg-type]
+
+        self._keyring.submit(self._store.load, loaded)
 
     def pause(self) -> None:
         self._plan.pause()

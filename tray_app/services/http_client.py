@@ -332,5 +332,20 @@ def _transport_description(exc: Exception) -> str:
     if isinstance(exc, requests.exceptions.Timeout):
         return "the server did not answer in time"
     if isinstance(exc, requests.exceptions.ConnectionError):
+        # The words a person can act on: a mistyped host, a server that is not running.
+        text = repr(exc)
+        if any(mark in text for mark in _NAME_FAILURES):
+            return "cannot resolve the server's host name (check the base URL and the network)"
+        if "refused" in text.casefold():
+            return "the server refused the connection (is it running?)"
         return "cannot reach the server"
     return "the request failed"
+
+
+_NAME_FAILURES = (
+    "NameResolutionError",
+    "Name or service not known",
+    "Temporary failure in name resolution",
+    "nodename nor servname",
+    "getaddrinfo failed",
+)

@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from tray_app import APP_NAME
 from tray_app.core.session import Event
 from tray_app.core.state import State
+from tray_app.qt.history_feed import HistoryFeed
 from tray_app.qt.keeper import Keeper
 from tray_app.qt.proxy_service import ProxyService
-from tray_app.services.credentials import CredentialStore
+from tray_app.services.credentials import Credentials, CredentialStore
 from tray_app.services.settings import Settings
 from tray_app.ui.clipboard import SecretClipboard
 from tray_app.ui.notify import Notifier
@@ -54,6 +56,8 @@ class UserActions(QObject):
         demo: bool,
         base_url_override: str | None = None,
         proxy: ProxyService | None = None,
+        feed: HistoryFeed | None = None,
+        log_dir: Path | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -67,7 +71,13 @@ class UserActions(QObject):
         self._base_url_override = base_url_override
         self._proxy = proxy
         self._dialogs: dict[str, QWidget] = {}
+        self._feed = feed or HistoryFeed(keeper, keeper.now, self)
+        self._log_dir = log_dir
+        self.events_window: QWidget | None = None
         view.sign_in_requested.connect(self.open_sign_in)
+        view.events_requested.connect(self.open_events)
+        view.forget_requested.connect(self.ask_to_forget)
+        keeper.forgotten.connect(self._forgotten)
         view.settings_requested.connect(self.open_settings)
         view.start_at_login_toggled.connect(self.set_start_at_login)
         view.quit_requested.connect(quit_app)
@@ -92,11 +102,61 @@ class UserActions(QObject):
             keeper.state_changed.disconnect(settled)
             self._notifier.muted.discard(Event.REJECTED)
 
+        def prefill(credentials: Credentials | None) -> None:
+            if credentials is not None and shiboken6.isValid(dialog):
+                dialog.prefill(credentials)
+
         dialog.submitted.connect(keeper.sign_in)
         keeper.state_changed.connect(settled)
         dialog.finished.connect(closed)
         self._notifier.muted.add(Event.REJECTED)
         self._present("sign-in", dialog)
+        keeper.stored_credentials(prefill)
+
+    def open_events(self) -> None:
+        from tray_app.services.logs import default_log_dir
+        from tray_app.ui.events_window import EventsWindow
+
+        if self.events_window is None:
+            log_dir = self._log_dir or default_log_dir()
+            self.events_window = EventsWindow(self._feed, log_dir=log_dir)
+        self.events_window.show()
+        self.events_window.raise_()
+        self.events_window.activateWindow()
+
+    def ask_to_forget(self) -> None:
+        """Deleting the password cannot be undone by the app: ask first, Cancel by default."""
+        if self._raise_open("forget"):
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            f"Forget credentials — {APP_NAME}",
+            "Delete the stored API ID, username and password from the keyring?",
+        )
+        box.setInformativeText(
+            "The session ends here too. To sign in again you will need to type them."
+        )
+        forget = box.addButton("Forget", QMessageBox.ButtonRole.DestructiveRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+        box.setObjectName("forget_confirmation")
+
+        def answered(button: object) -> None:
+            if button is forget:
+                self._keeper.forget_credentials()
+
+        box.buttonClicked.connect(answered)
+        self._present("forget", box)
+
+    def _forgotten(self, problem: object) -> None:
+        """Say what really happened to the keyring entry."""
+        if problem is None:
+            self._view.tray.showMessage(APP_NAME, "Stored credentials deleted.")
+        else:
+            self._view.tray.showMessage(
+                APP_NAME, f"Could not delete the stored credentials: {problem}"
+            )
 
     def open_settings(self) -> None:
         from tray_app.ui.dialogs import SettingsDialog

@@ -132,6 +132,19 @@ class SignInDialog(QDialog):
         self._password.setFocus()
         self._password.selectAll()
 
+    def prefill(self, credentials: Credentials) -> None:
+        """Fill in what the keyring holds, unless the user has started typing already."""
+        if self._busy or self._password.text() or self._password.isModified():
+            return
+        if not self._api_id.text():
+            self._api_id.setText(credentials.api_id)
+        if not self._user.text():
+            self._user.setText(credentials.user)
+        if (self._api_id.text(), self._user.text()) == (credentials.api_id, credentials.user):
+            self._password.setText(credentials.password)
+            self._password.setFocus()
+            self._password.selectAll()
+
     def succeeded(self) -> None:
         """The API accepted the credentials: close as accepted."""
         self._set_busy(False)

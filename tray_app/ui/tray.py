@@ -20,35 +20,19 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 from tray_app import APP_NAME
 from tray_app.core.redact import mask_id
 from tray_app.core.session import Event
-from tray_app.core.state import Snapshot, State, mm_ss
+from tray_app.core.state import Snapshot, State
+from tray_app.core.status_text import account_line, balance_text, status_lines
 from tray_app.qt.keeper import Keeper
 from tray_app.ui.clipboard import SecretClipboard
 from tray_app.ui.copy_menu import CopyMenu
 from tray_app.ui.icons import StatusIconCache
 from tray_app.ui.notify import Notifier
 
+__all__ = ["TrayView", "balance_text", "status_lines"]
+
 log = logging.getLogger(__name__)
 
 COPY_CONFIRM_MS = 1500
-
-
-def status_lines(snapshot: Snapshot, now: float) -> list[str]:
-    """State, time to expiry, next ping, masked ID and last error, as a person reads them."""
-    lines = [f"Session: {snapshot.state.value}"]
-    if snapshot.expires_at is not None and snapshot.state in (State.ACTIVE, State.RETRYING):
-        lines[0] += f", expires in {mm_ss(snapshot.expires_at - now)}"
-    if snapshot.next_ping_at is not None:
-        verb = "Retry" if snapshot.state is State.RETRYING else "Next ping"
-        lines.append(f"{verb} in {mm_ss(snapshot.next_ping_at - now)}")
-    if snapshot.session_id:
-        lines.append(f"ID {mask_id(snapshot.session_id)}")
-    if snapshot.last_error:
-        lines.append(f"Last error: {snapshot.last_error}")
-    return lines
-
-
-def balance_text(balance: float | None) -> str:
-    return "Balance: —" if balance is None else f"Balance: {balance:g} credits"
 
 
 class TrayView(QObject):
@@ -56,6 +40,8 @@ class TrayView(QObject):
 
     sign_in_requested = Signal()
     settings_requested = Signal()
+    events_requested = Signal()
+    forget_requested = Signal()
     start_at_login_toggled = Signal(bool)
     quit_requested = Signal()
 
@@ -93,6 +79,8 @@ class TrayView(QObject):
         keeper.snapshot_changed.connect(self.refresh)
         keeper.ticked.connect(self.refresh)
         keeper.event.connect(self._notify)
+        # A copied ID that stopped working (renewed, expired, signed out) leaves the clipboard.
+        keeper.session_id_changed.connect(lambda _id: self._clipboard.clear_if_ours())
         self.refresh()
 
     def _build_menu(self, demo_note: str | None) -> None:
@@ -101,6 +89,8 @@ class TrayView(QObject):
             menu.addAction(demo_note).setEnabled(False)
         self.status_action = menu.addAction("")
         self.status_action.setEnabled(False)
+        self.account_action = menu.addAction("")
+        self.account_action.setEnabled(False)
         self.balance_action = menu.addAction(balance_text(None))
         self.balance_action.setToolTip("Fetch the balance now (this keeps the session alive too)")
         self.balance_action.triggered.connect(self._keeper.fetch_balance)
@@ -113,9 +103,14 @@ class TrayView(QObject):
         self.sign_action.triggered.connect(self._sign_in_or_out)
         self.pause_action = menu.addAction("Pause keep-alive")
         self.pause_action.triggered.connect(self._pause_or_resume)
+        self.forget_action = menu.addAction("Forget credentials…")
+        self.forget_action.setToolTip("Delete the stored API ID, username and password")
+        self.forget_action.triggered.connect(self.forget_requested)
         menu.addSeparator()
         self.copy_menu = CopyMenu(menu, self._keeper, self.copy_secret, self._say)
         menu.addSeparator()
+        self.events_action = menu.addAction("Recent events…")
+        self.events_action.triggered.connect(self.events_requested)
         self.settings_action = menu.addAction("Settings…")
         self.settings_action.triggered.connect(self.settings_requested)
         self.login_action = QAction("Start at login", menu)
@@ -144,10 +139,14 @@ class TrayView(QObject):
         snapshot = self._keeper.snapshot
         now = self._clock()
         self.tray.setIcon(self._icons.icon(snapshot, now, self._panel))
-        self.tray.setToolTip("\n".join([APP_NAME, *status_lines(snapshot, now)]))
+        self.tray.setToolTip(
+            "\n".join([APP_NAME, self._account_text(), *status_lines(snapshot, now, precise=False)])
+        )
         self._refresh_status_line()
         self._refresh_actions(snapshot)
         self._fetch_balance_once_per_session(snapshot)
+        if snapshot.expires_at is None or now >= snapshot.expires_at:
+            self._clipboard.clear_if_ours()  # a copied ID that no longer works
 
     def _fetch_balance_once_per_session(self, snapshot: Snapshot) -> None:
         """Show the credit soon after each sign-in; later only when the user asks."""
@@ -188,6 +187,10 @@ class TrayView(QObject):
         self.status_action.setText(" · ".join(lines[:2]))
         self.status_action.setToolTip("\n".join(lines))
         self.balance_action.setText(balance_text(snapshot.balance))
+        self.account_action.setText(self._account_text())
+
+    def _account_text(self) -> str:
+        return account_line(self._keeper.account, self._keeper.base_url)
 
     def _refresh_actions(self, snapshot: Snapshot) -> None:
         self.copy_menu.refresh()
@@ -195,7 +198,7 @@ class TrayView(QObject):
         signed_in = snapshot.state not in (State.SIGNED_OUT, State.FAILED, State.EXPIRED)
         self.copy_action.setEnabled(has_session)
         self.ping_action.setEnabled(snapshot.state in (State.ACTIVE, State.RETRYING))
-        self.balance_action.setEnabled(has_session)
+        self.balance_action.setVisible(has_session)
         self.sign_action.setText("Sign out" if signed_in else "Sign in…")
         paused = snapshot.state is State.PAUSED
         self.pause_action.setText("Resume keep-alive" if paused else "Pause keep-alive")
