@@ -1,5 +1,5 @@
 """The keeper when a request hangs: abandoned and retried, never "active" past the expiry, and
-keyring writes (a sign-out above all) that never wait behind it, not even at quit.
+keyring writes (forgetting the credentials above all) that never wait behind it, not even at quit.
 
 Real worker threads, a real socket held open by the hostile server, the real Secret Service on
 a private bus; the keeper's clock is a fake one, so abandoning after 30 s takes no real time.
@@ -80,24 +80,24 @@ def test_the_state_is_never_active_past_the_expiry() -> None:
     assert plan.state is not State.ACTIVE
 
 
-def test_a_sign_out_clears_the_keyring_while_a_request_hangs(
+def test_forgetting_clears_the_keyring_while_a_request_hangs(
     qtbot: QtBot, hanging: HostileServer, clock: FakeClock, real_store: CredentialStore
 ) -> None:
     keeper = hung_keeper(real_store, hanging, clock)
     qtbot.waitUntil(lambda: len(hanging.requests) == 1, timeout=WAIT_MS)
-    keeper.sign_out()
+    keeper.forget_credentials()
     qtbot.waitUntil(lambda: CredentialStore().load_session_id() is None, timeout=WAIT_MS)
     assert CredentialStore().load() is None
     keeper.stop()
 
 
-def test_quitting_right_after_a_sign_out_still_clears_the_keyring(
+def test_quitting_right_after_forgetting_still_clears_the_keyring(
     qtbot: QtBot, hanging: HostileServer, clock: FakeClock, real_store: CredentialStore
 ) -> None:
     """The clear is queued when the user quits at once; ``stop`` waits for it, not the ping."""
     keeper = hung_keeper(real_store, hanging, clock)
     qtbot.waitUntil(lambda: len(hanging.requests) == 1, timeout=WAIT_MS)
-    keeper.sign_out()
+    keeper.forget_credentials()
     assert keeper.stop() is True
     fresh = CredentialStore()
     assert fresh.load() is None

@@ -335,9 +335,9 @@ def _transport_description(exc: Exception) -> str:
         # The words a person can act on: a mistyped host, a server that is not running.
         text = repr(exc)
         if any(mark in text for mark in _NAME_FAILURES):
-            return "cannot resolve the server's host name (check the base URL and the network)"
-        if "refused" in text.casefold():
-            return "the server refused the connection (is it running?)"
+            return "cannot reach the server: its host name does not resolve (check the base URL)"
+        if "Connection refused" in text or "ConnectionRefusedError" in text:
+            return "cannot reach the server: the connection was refused (is it running?)"
         return "cannot reach the server"
     return "the request failed"
 
