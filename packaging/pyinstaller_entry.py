@@ -2,6 +2,6 @@
 
 import sys
 
-from tray_app.cli.commands import gui_main
+from tray_app.cli.main import gui_main
 
 sys.exit(gui_main())

@@ -5,6 +5,6 @@ A separate executable because a windowed one has no standard output on Windows.
 
 import sys
 
-from tray_app.cli.commands import main
+from tray_app.cli.main import main
 
 sys.exit(main())

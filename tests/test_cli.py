@@ -15,7 +15,7 @@ import pytest
 from desktop_stack import SecretService
 from processes import SimulatorProcess
 
-from tray_app.cli.commands import parse_duration
+from tray_app.cli.parser import parse_duration
 from tray_app.sim.server import DEMO_API_ID, DEMO_USER, Simulator
 
 CLI = [sys.executable, "-m", "tray_app"]

@@ -153,7 +153,7 @@ def test_wheel_holds_the_package_and_its_resources(installed: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in (
         "tray_app/__init__.py",
-        "tray_app/cli/commands.py",
+        "tray_app/cli/main.py",
         "tray_app/core/protocol.py",
         "tray_app/ui/tray.py",
         "tray_app/app.py",

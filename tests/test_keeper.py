@@ -79,6 +79,8 @@ def test_sign_in_then_pings_every_interval(
     assert store.load() == DEMO
     assert store.load_session_id() == keeper.snapshot.session_id
     run_for(keeper, clock, 3600)
+    snapshot = keeper.snapshot
+    assert store.load_session() == (snapshot.session_id, snapshot.expires_at)
     assert simulator.count("auth") == 1
     assert simulator.count("ping") == 6
     assert simulator.count("ping", "ok") == 6

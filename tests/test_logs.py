@@ -118,7 +118,7 @@ def test_every_handler_carries_the_secret_filter(tmp_path: Path) -> None:
 
 def test_console_output_is_masked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     logs.setup_logging(log_dir=tmp_path, console=True)
-    logging.getLogger("tray_app.cli.commands").warning("session_id=%s", SESSION_ID)
+    logging.getLogger("tray_app.cli.main").warning("session_id=%s", SESSION_ID)
     flush()
     err = capsys.readouterr().err
     assert "session_id=••••" in err

@@ -19,7 +19,6 @@ DEFAULTS = {
     "local_proxy": False,
     "icon_theme": "auto",
     "log_level": "INFO",
-    "session_expires_at": None,
 }
 
 
@@ -56,7 +55,6 @@ def test_values_survive_a_restart(ini: Path) -> None:
         "local_proxy": True,
         "icon_theme": "dark",
         "log_level": "DEBUG",
-        "session_expires_at": 1_800_000_900.5,
     }
     settings = open_settings(ini)
     for name, value in chosen.items():
@@ -131,11 +129,6 @@ def test_rejected_base_urls(ini: Path, url: str, message: str) -> None:
         ("icon_theme", "purple", "one of auto, light, dark"),
         ("log_level", "LOUD", "one of DEBUG, INFO, WARNING, ERROR"),
         ("base_url", 42, "must be text"),
-        ("session_expires_at", "tomorrow", "None or seconds since 1970"),
-        ("session_expires_at", -1.0, "None or seconds since 1970"),
-        ("session_expires_at", float("inf"), "None or seconds since 1970"),
-        ("session_expires_at", float("nan"), "None or seconds since 1970"),
-        ("session_expires_at", True, "None or seconds since 1970"),
     ],
 )
 def test_setters_reject_invalid_values(ini: Path, name: str, value: object, message: str) -> None:
@@ -159,7 +152,6 @@ def test_hand_edited_garbage_falls_back_to_defaults_with_one_warning_per_key(
         "local_proxy=sometimes\n"
         "icon_theme=purple\n"
         "log_level=a,b\n"
-        "session_expires_at=soon\n"
         "this line is not a key at all\n"
         "\x00\x01\x02 binary junk\n"
     )
@@ -174,17 +166,6 @@ def test_hand_edited_garbage_falls_back_to_defaults_with_one_warning_per_key(
     assert len(messages) == len(DEFAULTS)
     for name in DEFAULTS:
         assert sum(f"stored value of {name} in" in message for message in messages) == 1, name
-
-
-def test_forgetting_the_session_expiry_removes_the_key(ini: Path) -> None:
-    settings = open_settings(ini)
-    settings.session_expires_at = 1_800_000_900
-    assert open_settings(ini).session_expires_at == 1_800_000_900.0
-
-    settings.session_expires_at = None
-
-    assert open_settings(ini).session_expires_at is None
-    assert "session_expires_at" not in ini.read_text()
 
 
 def test_a_valid_value_next_to_garbage_is_kept(ini: Path) -> None:
@@ -236,4 +217,4 @@ def test_update_refuses_unknown_names(ini: Path) -> None:
 
 
 def test_defaults_are_what_an_empty_store_reads(ini: Path) -> None:
-    assert Settings.defaults() == current(open_settings(ini)) | {"session_expires_at": None}
+    assert Settings.defaults() == current(open_settings(ini))

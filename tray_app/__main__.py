@@ -1,3 +1,3 @@
-from tray_app.cli.commands import main
+from tray_app.cli.main import main
 
 raise SystemExit(main())

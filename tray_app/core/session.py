@@ -60,6 +60,31 @@ also what the icon shows, so one wake-up a minute serves both; logind's ``Prepar
 reports a resume at once where it exists."""
 _KEPT = (State.ACTIVE, State.RETRYING, State.SIGNING_IN)
 _KEEPING = (State.ACTIVE, State.RETRYING, State.PAUSED)
+MIN_INTERVAL_MINUTES = round(MIN_INTERVAL / 60)
+MAX_INTERVAL_MINUTES = round(MAX_INTERVAL / 60)
+
+
+def expiry_after(sent_at: float, lifetime: float = LIFETIME) -> float:
+    """When a session that a request sent at ``sent_at`` proved alive dies, at the latest.
+
+    Counted from the send, the earliest moment the server can have re-armed the session, so
+    the local expiry is never late. The plan and the exchange both use it: one rule.
+    """
+    return sent_at + lifetime
+
+
+def check_interval(seconds: float, *, loopback: bool = True, lifetime: float = LIFETIME) -> float:
+    """The ping interval, if it keeps the session alive without hammering a real server.
+
+    Under the lifetime always; under :data:`MIN_INTERVAL` only against a server on this
+    machine (the simulator with a short lifetime), never the real API. ValueError says why.
+    """
+    if not 0 < seconds < lifetime:
+        minutes = f"{lifetime / 60:g}-minute" if lifetime >= 60 else f"{lifetime:g}-second"
+        raise ValueError(f"the interval must be under the {minutes} session lifetime")
+    if seconds < MIN_INTERVAL and not loopback:
+        raise ValueError("intervals under 1 minute are only allowed against a loopback server")
+    return seconds
 
 
 class Event(StrEnum):
@@ -115,9 +140,7 @@ class KeepAlivePlan:
 
     @interval.setter
     def interval(self, seconds: float) -> None:
-        if not 0 < seconds < self.lifetime:
-            raise ValueError(f"the ping interval must be under the {self.lifetime:.0f} s lifetime")
-        self._interval = seconds
+        self._interval = check_interval(seconds, lifetime=self.lifetime)
 
     def snapshot(self) -> Snapshot:
         keeps_pinging = self.state in (State.ACTIVE, State.RETRYING)
@@ -245,7 +268,7 @@ class KeepAlivePlan:
         """
         if session_id != self.session_id or self.state not in _KEEPING:
             return Outcome()
-        self.expires_at = max(self.expires_at or sent_at, sent_at + self.lifetime)
+        self.expires_at = max(self.expires_at or sent_at, expiry_after(sent_at, self.lifetime))
         if self.state is State.PAUSED:
             return Outcome()
         events = self._recovered(now)
@@ -404,7 +427,7 @@ class KeepAlivePlan:
         if request.command is Command.BALANCE:
             self._want_balance = False
         self.session_id = session_id
-        self.expires_at = request.sent_at + self.lifetime
+        self.expires_at = expiry_after(request.sent_at, self.lifetime)
         if self.state is State.PAUSED:
             return Outcome(events=events)
         self.state = State.ACTIVE

@@ -36,8 +36,9 @@ from tray_app.core.session import (
     Outcome,
     Request,
 )
-from tray_app.core.state import Snapshot, State
+from tray_app.core.state import Snapshot
 from tray_app.qt.runners import Runner, SyncRunner, ThreadRunner
+from tray_app.services.exchange import Attempt, Exchange, NoCredentials, Receipt
 from tray_app.services.http_client import ApiClient
 
 if TYPE_CHECKING:
@@ -51,10 +52,6 @@ WAKE_MARGIN_MS = 5
 FLUSH_SECONDS = 5.0
 ClientFactory = Callable[[str], ApiClient]
 __all__ = ["Keeper", "NoCredentials", "Runner", "SyncRunner", "ThreadRunner"]
-
-
-class NoCredentials(Exception):
-    """The keyring (or this run's memory) holds no credentials to sign in with."""
 
 
 class Keeper(QObject):
@@ -101,6 +98,7 @@ class Keeper(QObject):
         self.account: tuple[str, str] | None = None
         """The api_id and user last known to work, to prefill a sign-in form without the keyring."""
         self._plan = KeepAlivePlan(interval=interval, lifetime=lifetime)
+        self._exchange = Exchange(store, self._api, clock=self._clock, lifetime=lifetime)
         self._last = self._plan.snapshot()
         self._wake_at: float | None = None
         self._timer = QTimer(self)
@@ -294,29 +292,12 @@ class Keeper(QObject):
     def _dispatch(self, request: Request) -> None:
         log.debug("sending %s", request.command.value)
         self.request_sent.emit(request)
-        job = self._job_for(request)
-        self._runner.submit(job, lambda result: self._completed(request, result))
-
-    def _job_for(self, request: Request) -> Callable[[], object]:
-        if request.command is Command.AUTH:
-            return self._auth_job(self._pending_credentials)
-        session_id = request.session_id or ""
-        if request.command is Command.BALANCE:
-            return lambda: self._api().balance(session_id)
-        return lambda: self._api().ping(session_id)
-
-    def _auth_job(self, offered: Credentials | None) -> Callable[[], object]:
-        def auth() -> str:
-            credentials = offered or self._store.load()
-            if credentials is None:
-                raise NoCredentials
-            SECRET_FILTER.add_secret(credentials.password)
-            api_id, user, password = credentials.api_id, credentials.user, credentials.password
-            session_id = self._api().auth(api_id, user, password)
-            SECRET_FILTER.add_secret(session_id)
-            return session_id
-
-        return auth
+        offered = self._pending_credentials if request.command is Command.AUTH else None
+        attempt = Attempt(request.command, request.sent_at, request.session_id, offered)
+        send = self._exchange.send
+        self._runner.submit(
+            lambda: send(attempt), lambda result: self._completed(request, result, attempt)
+        )
 
     def _api(self) -> ApiClient:
         """The client, built on the worker so that importing requests never delays the GUI."""
@@ -324,11 +305,15 @@ class Keeper(QObject):
             self._client = self._client_factory(self._base_url)
         return self._client
 
-    def _completed(self, request: Request, result: object) -> None:
+    def _completed(self, request: Request, result: object, attempt: Attempt) -> None:
         if request is not self._plan.in_flight:
             log.debug("late answer to an abandoned %s ignored", request.command.value)
             return
         now = self._clock.wall()
+        record = self._exchange.record
+        self._keyring.submit(lambda: record(attempt, result), lambda _result: None)
+        if isinstance(result, Receipt):
+            result = result.value
         self.request_done.emit(request, result)
         if isinstance(result, NoCredentials):
             self._follow(self._plan.credentials_missing(request))
@@ -336,8 +321,6 @@ class Keeper(QObject):
         settled = not isinstance(result, ApiError) or not result.retryable
         if request.command is Command.AUTH and settled:
             offered, self._pending_credentials = self._pending_credentials, None
-            if isinstance(result, str):
-                self._keyring.submit(self._saver(offered, result), lambda _result: None)
             if offered is not None and not isinstance(result, ApiError):
                 self.account = (offered.api_id, offered.user)
         if isinstance(result, Exception) and not isinstance(result, ApiError):
@@ -350,22 +333,7 @@ class Keeper(QObject):
             if result.raw:
                 log.debug("server answered: %r", result.raw)
         assert isinstance(result, str | float | ApiError)
-        outcome = self._plan.completed(request, result, now)
-        if self._plan.state is State.FAILED or (
-            self._plan.session_id is None and request.session_id is not None
-        ):
-            self._keyring.submit(lambda: self._store.save_session_id(None), lambda _result: None)
-        self._follow(outcome)
-
-    def _saver(self, offered: Credentials | None, session_id: str) -> Callable[[], None]:
-        """The keyring write after a successful auth: new credentials (if any), then the ID."""
-
-        def save() -> None:
-            if offered is not None:
-                self._store.save(offered)
-            self._store.save_session_id(session_id)
-
-        return save
+        self._follow(self._plan.completed(request, result, now))
 
     def _publish(self) -> None:
         snapshot = self._plan.snapshot()

@@ -1,8 +1,10 @@
 """Secrets in the OS keyring, with an in-memory fallback for this run and never a plaintext file.
 
 Everything lives in ONE keyring entry (service ``clickatell-session-tray``, user ``session``)
-holding a JSON object ``{api_id, user, password, session_id}``: macOS asks to unlock once per
-entry, so one entry means one prompt.
+holding a JSON object ``{api_id, user, password, session_id, expires_at}``: macOS asks to unlock
+once per entry, so one entry means one prompt. ``expires_at`` (epoch seconds, as text) is when
+the stored session dies unless used; only the owner of the session writes it, through
+:mod:`tray_app.services.exchange`.
 
 The keyring is slow to import and an unlock prompt can block forever, so ``keyring`` is imported
 lazily and every call runs on a daemon thread that the caller waits for at most ``timeout``
@@ -17,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,7 +34,8 @@ SERVICE = "clickatell-session-tray"
 ENTRY = "session"
 
 _CREDENTIAL_FIELDS = ("api_id", "user", "password")
-_FIELDS = (*_CREDENTIAL_FIELDS, "session_id")
+_SESSION_FIELDS = ("session_id", "expires_at")
+_FIELDS = (*_CREDENTIAL_FIELDS, *_SESSION_FIELDS)
 _THIS_RUN_ONLY = "your credentials are kept for this run only."
 _NO_KEYRING = f"No system keyring is available (install gnome-keyring or KWallet); {_THIS_RUN_ONLY}"
 
@@ -96,24 +100,39 @@ class CredentialStore:
         with self._lock:
             entry = self._read()
             if (entry.get("api_id"), entry.get("user")) != (credentials.api_id, credentials.user):
-                entry.pop("session_id", None)
+                for name in _SESSION_FIELDS:
+                    entry.pop(name, None)
             entry.update(
                 api_id=credentials.api_id, user=credentials.user, password=credentials.password
             )
             self._write(entry)
 
     def load_session_id(self) -> str | None:
+        return self.load_session()[0]
+
+    def load_session(self) -> tuple[str | None, float | None]:
+        """The stored session ID and when it dies (None: unknown), read in one keyring call."""
         with self._lock:
-            return self._read().get("session_id")
+            entry = self._read()
+        session_id = entry.get("session_id")
+        if not session_id:
+            return None, None
+        return session_id, _epoch(entry.get("expires_at"))
 
     def save_session_id(self, session_id: str | None) -> None:
         """Remember the live session ID so a restart can ping it; None or "" forgets it."""
+        self.save_session(session_id, None)
+
+    def save_session(self, session_id: str | None, expires_at: float | None) -> None:
+        """Remember the live session ID and its expiry (None: unknown); no ID forgets both."""
         with self._lock:
             entry = self._read()
+            for name in _SESSION_FIELDS:
+                entry.pop(name, None)
             if session_id:
                 entry["session_id"] = session_id
-            else:
-                entry.pop("session_id", None)
+                if expires_at is not None:
+                    entry["expires_at"] = repr(float(expires_at))
             self._write(entry)
 
     def clear(self) -> None:
@@ -217,8 +236,17 @@ class CredentialStore:
 
 
 MAX_ENTRY_CHARS = 16 * 1024
-"""Far above what four fields need; a longer entry is not ours (or is corrupt) and is not parsed."""
+"""Far above what five fields need; a longer entry is not ours (or is corrupt) and is not parsed."""
 MAX_ENTRY_DEPTH = 2
+
+
+def _epoch(text: str | None) -> float | None:
+    """A stored expiry, or None for one that is missing or not a finite number."""
+    try:
+        value = float(text) if text is not None else math.nan
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
 
 
 def _parse(payload: str) -> dict[str, str]:

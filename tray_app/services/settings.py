@@ -9,7 +9,6 @@ input is caught where it happens instead of being written to disk.
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -18,6 +17,7 @@ from PySide6.QtCore import QSettings
 
 from tray_app.core.protocol import DEFAULT_BASE_URL, validate_base_url
 from tray_app.core.redact import mask_text
+from tray_app.core.session import MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES
 
 ORGANIZATION = "clickatell-session-tray"
 APPLICATION = "clickatell-session-tray"
@@ -82,23 +82,6 @@ def _strict_choice(name: str, choices: tuple[str, ...]) -> Callable[[object], st
     return check
 
 
-def _check_epoch(value: object) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
-        raise ValueError(f"session_expires_at must be None or seconds since 1970, got {value!r}")
-    return float(value)
-
-
-def _stored_epoch(raw: object) -> object:
-    if isinstance(raw, str):
-        try:
-            return float(raw)
-        except ValueError:
-            return raw
-    return raw
-
-
 def _check_base_url(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"base_url must be text, got a {type(value).__name__}")
@@ -148,7 +131,11 @@ class Settings:
     """Typed, validated view of the app's QSettings; never raises on what it finds stored."""
 
     base_url = _Setting(DEFAULT_BASE_URL, _check_base_url)
-    ping_interval_minutes = _Setting(10, _strict_int("ping_interval_minutes", 1, 14), _stored_int)
+    ping_interval_minutes = _Setting(
+        10,
+        _strict_int("ping_interval_minutes", MIN_INTERVAL_MINUTES, MAX_INTERVAL_MINUTES),
+        _stored_int,
+    )
     notifications = _Setting(True, _strict_bool("notifications"), _stored_bool)
     # 0 means never: the copied session ID stays on the clipboard.
     clipboard_clear_seconds = _Setting(
@@ -159,9 +146,6 @@ class Settings:
     local_proxy = _Setting(False, _strict_bool("local_proxy"), _stored_bool)
     icon_theme = _Setting("auto", _strict_choice("icon_theme", ICON_THEMES))
     log_level = _Setting("INFO", _strict_choice("log_level", LOG_LEVELS))
-    # When the stored session ID dies (wall-clock epoch), so ``status`` can tell without a ping.
-    # Not a secret, and kept apart from the keyring entry so reading it never prompts.
-    session_expires_at = _Setting(None, _check_epoch, _stored_epoch)
 
     def __init__(self, qsettings: QSettings | None = None) -> None:
         self._qsettings = (

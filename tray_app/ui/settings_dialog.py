@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from tray_app.core.explain import capitalised
 from tray_app.core.protocol import validate_base_url
+from tray_app.core.session import MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES
 from tray_app.services.settings import Settings
 from tray_app.ui.forms import make_non_blocking, message_label, note_label, plain_buttons
 
@@ -73,7 +74,7 @@ class SettingsDialog(QDialog):
         self._base_url_error = message_label(2)
         self._base_url_error.setObjectName("base_url_error")
 
-        low, high = 1, 14
+        low, high = MIN_INTERVAL_MINUTES, MAX_INTERVAL_MINUTES
         self._interval = QSpinBox()
         self._interval.setObjectName("ping_interval_minutes")
         self._interval.setAccessibleName(f"Ping interval in minutes, {low} to {high}")

@@ -1,0 +1,70 @@
+"""What the commands share: the base URL, the store, the exchange, console logging."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from tray_app.cli.errors import EXIT_SESSION_GONE, EXIT_USAGE, CliError
+from tray_app.core.protocol import DEFAULT_BASE_URL, is_loopback_host
+
+if TYPE_CHECKING:
+    from tray_app.services.credentials import CredentialStore
+    from tray_app.services.exchange import Exchange
+
+
+def setup_console_logging(verbose: bool) -> None:
+    from tray_app.services.logs import setup_logging
+
+    try:
+        setup_logging("DEBUG" if verbose else "WARNING", console=True)
+    except OSError as exc:
+        print(f"clickatell-tray: logging to a file is off: {exc}", file=sys.stderr)
+
+
+def base_url(args: argparse.Namespace) -> str:
+    """--base-url, else $CLICKATELL_BASE_URL, else the settings; checked by the one policy."""
+    from tray_app.core.protocol import validate_base_url
+
+    url = getattr(args, "base_url", None) or os.environ.get("CLICKATELL_BASE_URL")
+    if not url:
+        from tray_app.services.settings import Settings
+
+        url = Settings().base_url or DEFAULT_BASE_URL
+    try:
+        return validate_base_url(url)
+    except ValueError as exc:
+        raise CliError(f"bad base URL: {exc}", EXIT_USAGE) from None
+
+
+def is_loopback_url(url: str) -> bool:
+    return is_loopback_host(urlsplit(url).hostname)
+
+
+def store() -> CredentialStore:
+    from tray_app.services.credentials import CredentialStore
+
+    return CredentialStore()
+
+
+def exchange(args: argparse.Namespace, credential_store: CredentialStore) -> Exchange:
+    """The same exchange the keeper uses, for a command that finds no owner."""
+    from tray_app.services.exchange import Exchange
+    from tray_app.services.http_client import ApiClient
+
+    url = base_url(args)
+    return Exchange(credential_store, lambda: ApiClient(url))
+
+
+def stored_session(credential_store: CredentialStore) -> tuple[str, float | None]:
+    """The stored session ID and its expiry; exit 4 with advice when there is none."""
+    session_id, expires_at = credential_store.load_session()
+    if not session_id:
+        hint = f" ({credential_store.problem})" if credential_store.problem else ""
+        raise CliError(
+            f"no session stored; sign in with: clickatell-tray login{hint}", EXIT_SESSION_GONE
+        )
+    return session_id, expires_at

@@ -1,0 +1,69 @@
+"""``clickatell-tray keepalive``: the keeper without a tray, one line per event."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from tray_app.cli.common import base_url, is_loopback_url, store
+from tray_app.cli.errors import EXIT_OK, EXIT_USAGE, CliError
+from tray_app.core.redact import mask_id
+from tray_app.core.session import check_interval
+
+
+def cmd_keepalive(args: argparse.Namespace) -> int:
+    from PySide6.QtCore import QCoreApplication
+
+    from tray_app.qt.keeper import Keeper
+    from tray_app.services.settings import Settings
+
+    url = base_url(args)
+    interval = args.interval or Settings().ping_interval_minutes * 60.0
+    try:
+        check_interval(interval, loopback=is_loopback_url(url))
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    app = QCoreApplication.instance() or QCoreApplication([])
+    credential_store = store()
+    keeper = Keeper(credential_store, base_url=url, interval=interval)
+    reporter = _KeepaliveReporter(credential_store.problem)
+    keeper.snapshot_changed.connect(reporter.snapshot)
+    keeper.event.connect(reporter.event)
+    from tray_app.qt.unix_signals import quit_on_signals
+
+    wakeup = quit_on_signals(app)
+    keeper.start()
+    print(f"keeping the session alive against {url}, ping every {interval:g} s", flush=True)
+    app.exec()
+    keeper.stop()
+    wakeup.setEnabled(False)
+    print("stopped", flush=True)
+    return EXIT_OK
+
+
+class _KeepaliveReporter:
+    """One line on standard output per change a person would care about."""
+
+    def __init__(self, keyring_problem: str | None) -> None:
+        self._last_line = ""
+        if keyring_problem:
+            self._say(keyring_problem)
+
+    def snapshot(self, snapshot: object) -> None:
+        from tray_app.core.state import Snapshot, mm_ss
+
+        assert isinstance(snapshot, Snapshot)
+        parts = [snapshot.state.value, f"session {mask_id(snapshot.session_id)}"]
+        if snapshot.expires_at is not None:
+            parts.append(f"expires in {mm_ss(snapshot.expires_at - time.time())}")
+        if snapshot.last_error:
+            parts.append(f"last error: {snapshot.last_error}")
+        self._say(", ".join(parts))
+
+    def event(self, event: object) -> None:
+        self._say(f"event: {event}")
+
+    def _say(self, line: str) -> None:
+        if line != self._last_line:
+            self._last_line = line
+            print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)

@@ -1,0 +1,109 @@
+"""The argument parser: commands, their options, durations."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from tray_app import __version__
+from tray_app.cli.errors import EXIT_CODES_HELP
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from ``90s``, ``15m``, ``1h`` or a bare number of minutes."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (try 90s, 10m or 1h)")
+    number, unit = match.groups()
+    seconds = float(number) * _UNIT_SECONDS[(unit or "m").lower()]
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError("a duration must be more than zero")
+    return seconds
+
+
+def _fault_rate(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= rate <= 1.0:
+        raise argparse.ArgumentTypeError("the fault rate is a share between 0 and 1")
+    return rate
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--base-url",
+        default=argparse.SUPPRESS,
+        help="API base URL (default: $CLICKATELL_BASE_URL or the settings)",
+    )
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging"
+    )
+    parser = argparse.ArgumentParser(
+        prog="clickatell-tray",
+        description="Keeps a Clickatell HTTP/S API session alive from the system tray. "
+        "Without a command, starts the tray.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="run the tray against the bundled simulator with a demo account (no keyring used)",
+    )
+    parser.add_argument(
+        "--hidden", action="store_true", help="start in the tray without any window (autostart)"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=text,
+            description=text,
+            parents=[common],
+            epilog=EXIT_CODES_HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    login = command("login", "sign in and keep the credentials and session ID in the keyring")
+    login.add_argument("--api-id", required=True, help="the HTTP API's api_id")
+    login.add_argument("--user", required=True, help="the API user name")
+    login.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    command("logout", "forget the stored credentials and session ID")
+    command("status", "show the stored session: masked ID and time to expiry")
+    command("ping", "ping the stored session, which keeps it alive 15 more minutes")
+    command("session-id", "print the stored session ID alone, for $(clickatell-tray session-id)")
+    command("balance", "show the account's credit (this keeps the session alive too)")
+    keepalive = command("keepalive", "keep the session alive from a terminal, without a tray")
+    keepalive.add_argument(
+        "--interval",
+        type=parse_duration,
+        default=None,
+        help="time between pings (default: the settings, 10m); under 1m only on loopback",
+    )
+    simulate = command("simulate", "run a local server that speaks the API, for testing clients")
+    simulate.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    simulate.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    simulate.add_argument(
+        "--lifetime", type=parse_duration, default=900.0, help="idle lifetime (default 15m)"
+    )
+    simulate.add_argument(
+        "--fault-rate",
+        type=_fault_rate,
+        default=0.0,
+        help="share of requests answered with a 5xx, garbage or a dropped connection",
+    )
+    simulate.add_argument(
+        "--latency", type=float, default=0.0, help="seconds added before each answer"
+    )
+    return parser
