@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QElapsedTimer, QTimer
+from pytestqt.qtbot import QtBot
 
 from tray_app.core.clock import FakeClock
 from tray_app.core.session import BACK_ONLINE_AFTER, Event
@@ -298,3 +299,19 @@ def test_a_suspend_is_noticed_on_the_next_minute_tick(
     assert simulator.count("ping", "ok") == 0
     follow_timer(keeper, clock, 5)
     assert simulator.count("ping", "ok") == 1
+
+
+def test_with_real_workers_the_store_holds_the_id_and_expiry_the_keeper_shows(
+    qtbot: QtBot, store: CredentialStore
+) -> None:
+    """The keyring half runs later on its own worker and records what this answer proved."""
+    with Simulator() as server:
+        keeper = Keeper(store, base_url=server.base_url)
+        keeper.sign_in(DEMO)
+        qtbot.waitUntil(lambda: keeper.snapshot.state is State.ACTIVE, timeout=5000)
+        with qtbot.waitSignal(keeper.deadlines_changed, timeout=5000):
+            keeper.ping_now()
+        assert keeper.stop()
+    snapshot = keeper.snapshot
+    assert snapshot.session_id is not None
+    assert store.load_session() == (snapshot.session_id, snapshot.expires_at)

@@ -299,6 +299,11 @@ class Keeper(QObject):
             lambda: send(attempt), lambda result: self._completed(request, result, attempt)
         )
 
+    def _recorder(self, attempt: Attempt, result: object) -> Callable[[], None]:
+        """The keyring half of the exchange, bound to this result now (it runs later)."""
+        record = self._exchange.record
+        return lambda: record(attempt, result)
+
     def _api(self) -> ApiClient:
         """The client, built on the worker so that importing requests never delays the GUI."""
         if self._client is None:
@@ -310,8 +315,7 @@ class Keeper(QObject):
             log.debug("late answer to an abandoned %s ignored", request.command.value)
             return
         now = self._clock.wall()
-        record = self._exchange.record
-        self._keyring.submit(lambda: record(attempt, result), lambda _result: None)
+        self._keyring.submit(self._recorder(attempt, result), lambda _result: None)
         if isinstance(result, Receipt):
             result = result.value
         self.request_done.emit(request, result)
