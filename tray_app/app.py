@@ -258,6 +258,7 @@ def _build(
         notifier,
         clipboard,
         demo_note=f"Demo — simulator at {base_url}" if demo else None,
+        inbox_url=f"{simulator.base_url}/sim/" if simulator is not None else None,
         panel=settings.icon_theme,
         tray=tray,
     )

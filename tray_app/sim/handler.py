@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from tray_app.core.redact import mask_text
+from tray_app.core.same_origin import refusal
+from tray_app.sim import inbox
 from tray_app.sim.commands import HTTP_COMMANDS, UTILS_COMMANDS, answer
 from tray_app.sim.faults import HTML, PAGE_503, TEXT, check_kind
 
@@ -55,11 +57,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         url = urlsplit(self.path)
+        section, _, name = url.path.strip("/").partition("/")
+        if section == "sim" and not self._same_origin():
+            return
         params = self._params(url.query)
         if params is None:
             return
-        section, _, name = url.path.strip("/").partition("/")
-        if section == "http" and name in HTTP_COMMANDS:
+        if section == "sim" and name in ("", "inbox.css"):
+            self._inbox(name)
+        elif section == "http" and name in HTTP_COMMANDS:
             self._api(name, params)
         elif section == "utils" and name in UTILS_COMMANDS:
             self._api(UTILS_COMMANDS[name], params)
@@ -67,6 +73,32 @@ class Handler(BaseHTTPRequestHandler):
             self._control(name, params)
         else:
             self._send(404, "Not found\n")
+
+    def _same_origin(self) -> bool:
+        """Refuse a /sim/ request that a foreign web page (or a rebinding name) sent; see
+        ``core.same_origin``. Nothing of the request body is read before this check."""
+        server = self.server
+        headers = {key.lower(): value for key, value in self.headers.items()}
+        reason = refusal(
+            headers,
+            hosts=server.names,
+            port=server.server_port,
+            has_body=self.headers.get("Content-Length", "0").strip() not in ("", "0"),
+        )
+        if reason is None:
+            return True
+        self.close_connection = True
+        self._send(403, f"Forbidden: {reason}\n")
+        return False
+
+    def _inbox(self, name: str) -> None:
+        if self.command != "GET":
+            self._send(405, "Use GET\n", headers={"Allow": "GET"})
+        elif name:
+            self._send(200, inbox.CSS, "text/css; charset=utf-8", inbox.HEADERS)
+        else:
+            page = inbox.render(self.server.simulator.model)
+            self._send(200, page, "text/html; charset=utf-8", inbox.HEADERS)
 
     def _params(self, query: str) -> dict[str, str] | None:
         """Query and form fields merged, or None after refusing a body it cannot read.

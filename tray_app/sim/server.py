@@ -284,4 +284,12 @@ class SimServer(TrackedHTTPServer):
     ) -> None:
         self.address_family = family
         self.simulator = simulator
+        # The names the control pages answer to; any, for a server opened to the network.
+        self.names: list[str] | None = None
         super().__init__(address, Handler)
+
+    def server_bind(self) -> None:
+        super().server_bind()
+        if is_loopback_host(self.server_name):
+            literal = f"[{self.server_name}]" if ":" in self.server_name else self.server_name
+            self.names = [literal, "localhost"]

@@ -13,8 +13,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QObject, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from tray_app import APP_NAME
@@ -52,6 +52,7 @@ class TrayView(QObject):
         clipboard: SecretClipboard,
         *,
         demo_note: str | None = None,
+        inbox_url: str | None = None,
         panel: str = "auto",
         tray: QSystemTrayIcon | None = None,
         clock: Callable[[], float] = time.time,
@@ -69,6 +70,10 @@ class TrayView(QObject):
         self.tray.setParent(self)
         self.menu = QMenu()
         self._build_menu(demo_note)
+        if inbox_url:  # the demo's simulator: its inbox opens in the user's browser
+            self.inbox_action = QAction("Open the simulator's inbox", self.menu)
+            self.inbox_action.triggered.connect(lambda: QDesktopServices.openUrl(QUrl(inbox_url)))
+            self.menu.insertAction(self.settings_action, self.inbox_action)
         self.tray.setContextMenu(self.menu)
         self.tray.activated.connect(self._activated)
         self._menu_timer = QTimer(self)
