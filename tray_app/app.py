@@ -138,6 +138,16 @@ def run(*, demo: bool, base_url: str | None, verbose: bool, hidden: bool = False
     imported and built on the event loop's first turn: the user sees the app
     start at once, and a slow import never leaves the panel empty.
     """
+    from tray_app.services.display import display_problem
+
+    problem = None if QApplication.instance() else display_problem()
+    if problem is not None:
+        print(
+            f"{APP_NAME}: {problem}. The tray needs a desktop session; the commands in "
+            "`clickatell-tray --help` work without one.",
+            file=sys.stderr,
+        )
+        return 1
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)
