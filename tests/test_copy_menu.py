@@ -176,3 +176,17 @@ def test_a_stopped_proxy_leaves_the_menu_and_its_url_dies(
         requests.get(f"{url}/http/ping", timeout=5)
     proxy.set_enabled(True)
     assert proxy.url and proxy.url != url, "a new start has a new token"
+
+
+def test_a_renewal_clears_a_copied_command_with_the_old_id_but_not_one_for_the_proxy(
+    view: TrayView, keeper: Keeper, proxy: ProxyService, simulator: Simulator
+) -> None:
+    keeper.sign_in(DEMO)
+    copied_by(view, "curl-ping")
+    simulator.expire_all()
+    keeper.ping_now()
+    assert clipboard_text() == "", "a command with a dead ID stayed on the clipboard"
+    through_proxy = copied_by(view, "proxy-ping")
+    simulator.expire_all()
+    keeper.ping_now()
+    assert clipboard_text() == through_proxy

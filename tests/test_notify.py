@@ -517,3 +517,64 @@ def test_urgency_and_replaces_id_on_the_wire(
     qtbot.waitUntil(lambda: len(notify_calls(monitor())) == 2)
     first_id = int(str(entry["id"]))
     assert notify_calls(monitor()) == [(0, 2), (first_id, 1)]
+
+
+def notify_call_texts(output: str) -> list[str]:
+    return output.split("member=Notify")[1:]
+
+
+def test_renewed_has_a_copy_button_whose_click_comes_back(
+    dunst: Dunst,
+    on_dunst: tuple[Notifier, Recorder],
+    monitor: Callable[[], str],
+    qtbot: QtBot,
+) -> None:
+    notifier, _ = on_dunst
+    with qtbot.waitSignal(notifier.sent):
+        notifier.notify(Event.BACK_ONLINE, "Back online", "no button")
+    with qtbot.waitSignal(notifier.sent):
+        notifier.handle(Event.ID_CHANGED, session_id=SESSION_ID, error=None)
+    qtbot.waitUntil(lambda: len(notify_call_texts(monitor())) == 2)
+    plain, renewed = notify_call_texts(monitor())
+    assert "copy-id" not in plain
+    assert 'string "copy-id"' in renewed and 'string "Copy new ID"' in renewed
+    with qtbot.waitSignal(notifier.action_invoked, timeout=5000) as clicked:
+        dunstctl(dunst.service, "action", "0")
+    assert clicked.args == [notify.COPY_ID_ACTION]
+
+
+def test_copy_new_id_on_the_notification_copies_the_live_id(
+    dunst: Dunst, make_notifier: Callable[..., Notifier], qtbot: QtBot
+) -> None:
+    from PySide6.QtGui import QGuiApplication
+
+    from tray_app.core.clock import FakeClock
+    from tray_app.qt.keeper import Keeper, SyncRunner
+    from tray_app.services.credentials import Credentials, CredentialStore
+    from tray_app.sim.server import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
+    from tray_app.ui.clipboard import SecretClipboard
+    from tray_app.ui.tray import TrayView
+
+    clock = FakeClock()
+    with Simulator(clock=clock) as simulator:
+        keeper = Keeper(
+            CredentialStore(memory_only=True),
+            base_url=simulator.base_url,
+            clock=clock,
+            runner=SyncRunner(),
+        )
+        notifier = make_notifier(Recorder(), bus_address=dunst.address)
+        view = TrayView(keeper, notifier, SecretClipboard(), clock=clock.wall)
+        keeper.sign_in(Credentials(DEMO_API_ID, DEMO_USER, DEMO_PASSWORD))
+        old_id = keeper.snapshot.session_id
+        simulator.expire_all()
+        with qtbot.waitSignal(notifier.sent):
+            keeper.ping_now()
+        new_id = keeper.snapshot.session_id
+        assert new_id not in (None, old_id)
+        QGuiApplication.clipboard().setText("something else")
+        with qtbot.waitSignal(notifier.action_invoked, timeout=5000):
+            dunstctl(dunst.service, "action", "0")
+        assert QGuiApplication.clipboard().text() == new_id
+        view.tray.hide()
+        keeper.stop()

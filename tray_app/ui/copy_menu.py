@@ -22,8 +22,8 @@ from tray_app.core.copy_formats import (
 )
 from tray_app.qt.keeper import Keeper
 
-Copy = Callable[[str, str, str], None]
-"""(text, title, detail): puts ``text`` on the clipboard and says so."""
+Copy = Callable[[str, str, str, bool], None]
+"""(text, title, detail, holds the ID): puts ``text`` on the clipboard and says so."""
 Say = Callable[[str, str], None]
 """(title, detail): tells the user something, e.g. that there was nothing to copy."""
 
@@ -85,4 +85,4 @@ class CopyMenu:
             return
         through_proxy = key.startswith("proxy-")
         shown = "no session ID in it" if through_proxy else "with the session ID"
-        self._copy(found.text, f"{found.label} copied", shown)
+        self._copy(found.text, f"{found.label} copied", shown, not through_proxy)

@@ -19,6 +19,10 @@ Rules, from the design's "each event once, never a stream":
 * The server keeps a bubble only while its sender is connected on some desktops (GNOME
   Shell drops those of a vanished app), so the worker keeps one connection open for the
   app's life and reconnects after a failure.
+* Where the server has the "actions" capability, "session renewed" carries a "Copy new ID"
+  button. Servers send ``ActionInvoked`` to the connection that sent the notification, so
+  that connection is wrapped in a jeepney router whose receiver thread hands the click
+  (for our own notifications only) to the GUI thread as :attr:`Notifier.action_invoked`.
 """
 
 from __future__ import annotations
@@ -41,8 +45,8 @@ from tray_app.core.redact import mask_id, mask_text
 from tray_app.core.session import Event
 
 if TYPE_CHECKING:
-    from jeepney import DBusAddress
-    from jeepney.io.blocking import DBusConnection
+    from jeepney import DBusAddress, Message
+    from jeepney.io.threading import DBusConnection, DBusRouter
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,11 @@ ShowMessage = Callable[[str, str], object]
 NORMAL_TIMEOUT_MS = 8000
 REPLY_TIMEOUT_S = 5.0
 CRITICAL_EVENTS = frozenset({Event.EXPIRED, Event.REJECTED})
+COPY_ID_ACTION = "copy-id"
+EVENT_ACTIONS: dict[Event, tuple[tuple[str, str], ...]] = {
+    Event.ID_CHANGED: ((COPY_ID_ACTION, "Copy new ID"),),
+}
+"""Buttons per event, as (action key, label), where the server draws them."""
 _URGENCY_NORMAL = 1
 _URGENCY_CRITICAL = 2
 
@@ -107,25 +116,45 @@ class _Note:
     title: str
     body: str
     critical: bool
+    actions: tuple[tuple[str, str], ...] = ()
+
+
+class _Relay:
+    """Takes the router's matched messages (it calls ``put_nowait``) straight to a callback."""
+
+    def __init__(self, callback: Callable[[Message], None]) -> None:
+        self._callback = callback
+
+    def put_nowait(self, message: Message) -> None:
+        self._callback(message)
 
 
 class _Courier:
-    """The D-Bus side, used by the worker thread alone: one connection, the last id."""
+    """The D-Bus side, used by the worker thread alone: one connection, the last id.
 
-    def __init__(self, address: str, icon: str) -> None:
+    ``on_action`` is called on the router's receiver thread with the key of a button the
+    user clicked on one of our notifications.
+    """
+
+    def __init__(self, address: str, icon: str, on_action: Callable[[str], None]) -> None:
         self._address = address
         self._icon = icon
+        self._on_action = on_action
         self._connection: DBusConnection | None = None
+        self._router: DBusRouter | None = None
         self._markup = False
+        self._actions = False
         self._last_id = 0
+        self._with_actions: set[int] = set()
 
     def deliver(self, note: _Note) -> None:
         """Send ``note``, replacing the previous one; raises whatever went wrong."""
         from jeepney import new_method_call
         from jeepney.wrappers import unwrap_msg
 
-        connection = self._connect()
+        router = self._connect()
         body = html.escape(note.body, quote=False) if self._markup else note.body
+        actions = [part for pair in note.actions for part in pair] if self._actions else []
         urgency = _URGENCY_CRITICAL if note.critical else _URGENCY_NORMAL
         hints = {"urgency": ("y", urgency), "desktop-entry": ("s", APP_ID)}
         timeout_ms = 0 if note.critical else NORMAL_TIMEOUT_MS
@@ -135,40 +164,66 @@ class _Courier:
             self._icon,
             note.title,
             body,
-            [],
+            actions,
             hints,
             timeout_ms,
         )
         message = new_method_call(_service(), "Notify", "susssasa{sv}i", arguments)
         try:
-            reply = connection.send_and_get_reply(message, timeout=REPLY_TIMEOUT_S)
+            reply = router.send_and_get_reply(message, timeout=REPLY_TIMEOUT_S)
             (self._last_id,) = unwrap_msg(reply)
         except Exception:
             self.close()
             raise
+        if actions:
+            self._with_actions.add(self._last_id)
+        else:
+            self._with_actions.discard(self._last_id)
 
-    def _connect(self) -> DBusConnection:
-        """Open the connection once; ask whether the server parses markup in the body."""
-        if self._connection is not None:
-            return self._connection
-        from jeepney import new_method_call
-        from jeepney.io.blocking import open_dbus_connection
+    def _connect(self) -> DBusRouter:
+        """Open the connection once; ask what the server can do; listen for clicked buttons."""
+        if self._router is not None:
+            return self._router
+        from jeepney import MatchRule, new_method_call
+        from jeepney.bus_messages import message_bus
+        from jeepney.io.threading import DBusRouter, open_dbus_connection
         from jeepney.wrappers import unwrap_msg
 
         connection = open_dbus_connection(self._address, auth_timeout=REPLY_TIMEOUT_S)
+        router = DBusRouter(connection)
         try:
-            reply = connection.send_and_get_reply(
+            reply = router.send_and_get_reply(
                 new_method_call(_service(), "GetCapabilities"), timeout=REPLY_TIMEOUT_S
             )
             (capabilities,) = unwrap_msg(reply)
+            self._markup = "body-markup" in capabilities
+            self._actions = "actions" in capabilities
+            if self._actions:
+                rule = MatchRule(
+                    type="signal",
+                    interface=_service().interface,
+                    member="ActionInvoked",
+                    path=_service().object_path,
+                )
+                router.filter(rule, queue=_Relay(self._invoked))
+                router.send_and_get_reply(message_bus.AddMatch(rule), timeout=REPLY_TIMEOUT_S)
         except Exception:
+            router.close()
             connection.close()
             raise
-        self._markup = "body-markup" in capabilities
-        self._connection = connection
-        return connection
+        self._connection, self._router = connection, router
+        return router
+
+    def _invoked(self, message: Message) -> None:
+        """On the router's thread: a button was clicked; ours only, never another app's."""
+        notification_id, key = message.body
+        if notification_id in self._with_actions:
+            self._on_action(key)
 
     def close(self) -> None:
+        if self._router is not None:
+            self._router.close()
+            self._router = None
         if self._connection is not None:
             self._connection.close()
             self._connection = None
@@ -193,8 +248,11 @@ class Notifier(QObject):
 
     sent = Signal(str)
     """The route a notification took: ``"dbus"`` or ``"tray"``."""
+    action_invoked = Signal(str)
+    """The user clicked a button of ours (an :data:`EVENT_ACTIONS` key), on the GUI thread."""
 
     _delivered = Signal(str, str, str)
+    _clicked = Signal(str)
 
     def __init__(
         self,
@@ -217,6 +275,7 @@ class Notifier(QObject):
         self._jobs: queue.SimpleQueue[_Note | None] = queue.SimpleQueue()
         self._worker: threading.Thread | None = None
         self._delivered.connect(self._on_delivered, Qt.ConnectionType.QueuedConnection)
+        self._clicked.connect(self.action_invoked, Qt.ConnectionType.QueuedConnection)
 
     def set_fallback(self, show_message: ShowMessage | None) -> None:
         """Where notifications go without a notification service (the tray's showMessage)."""
@@ -252,7 +311,8 @@ class Notifier(QObject):
             self._fallback(title, body)
             return
         self._start_worker()
-        self._jobs.put(_Note(title, body, critical=event in CRITICAL_EVENTS))
+        actions = EVENT_ACTIONS.get(event, ())
+        self._jobs.put(_Note(title, body, critical=event in CRITICAL_EVENTS, actions=actions))
 
     def close(self) -> None:
         """Stop the worker and close its connection (waits at most a second)."""
@@ -270,7 +330,7 @@ class Notifier(QObject):
             return
         address = self._address()
         assert address is not None
-        courier = _Courier(address, app_icon_file())
+        courier = _Courier(address, app_icon_file(), self._clicked.emit)
         self._worker = threading.Thread(
             target=self._work, args=(courier,), name="notifications", daemon=True
         )

@@ -26,7 +26,7 @@ from tray_app.qt.keeper import Keeper
 from tray_app.ui.clipboard import SecretClipboard
 from tray_app.ui.copy_menu import CopyMenu
 from tray_app.ui.icons import StatusIconCache
-from tray_app.ui.notify import Notifier
+from tray_app.ui.notify import COPY_ID_ACTION, Notifier
 
 __all__ = ["TrayView", "balance_text", "status_lines"]
 
@@ -66,6 +66,7 @@ class TrayView(QObject):
         self._panel = panel
         self._icons = StatusIconCache()
         self._balance_asked_for: str | None = None
+        self._copy_holds_id = True
         self.tray = tray or QSystemTrayIcon()
         self.tray.setParent(self)
         self.menu = QMenu()
@@ -85,7 +86,8 @@ class TrayView(QObject):
         keeper.ticked.connect(self.refresh)
         keeper.event.connect(self._notify)
         # A copied ID that stopped working (renewed, expired, signed out) leaves the clipboard.
-        keeper.session_id_changed.connect(lambda _id: self._clipboard.clear_if_ours())
+        keeper.session_id_changed.connect(lambda _id: self._forget_dead_copy())
+        notifier.action_invoked.connect(self._notification_clicked)
         self.refresh()
 
     def _build_menu(self, demo_note: str | None) -> None:
@@ -151,7 +153,7 @@ class TrayView(QObject):
         self._refresh_actions(snapshot)
         self._fetch_balance_once_per_session(snapshot)
         if snapshot.expires_at is None or now >= snapshot.expires_at:
-            self._clipboard.clear_if_ours()  # a copied ID that no longer works
+            self._forget_dead_copy()
 
     def _fetch_balance_once_per_session(self, snapshot: Snapshot) -> None:
         """Show the credit soon after each sign-in; later only when the user asks."""
@@ -170,10 +172,20 @@ class TrayView(QObject):
             return
         self.copy_secret(session_id, "Session ID copied", mask_id(session_id))
 
-    def copy_secret(self, text: str, title: str, detail: str) -> None:
-        """Copy ``text`` marked as a secret, and confirm with ``title`` and ``detail``."""
+    def copy_secret(self, text: str, title: str, detail: str, holds_id: bool = True) -> None:
+        """Copy ``text`` marked as a secret, and confirm with ``title`` and ``detail``.
+
+        ``holds_id``: the text stops working with the session ID (the ID, a curl command
+        with it), so it leaves the clipboard when the ID changes or dies.
+        """
         self._clipboard.copy(text)
+        self._copy_holds_id = holds_id
         self._say(title, detail)
+
+    def _forget_dead_copy(self) -> None:
+        """A copied ID that stopped working leaves the clipboard; a copy for the proxy stays."""
+        if self._copy_holds_id:
+            self._clipboard.clear_if_ours()
 
     def _say(self, title: str, detail: str) -> None:
         self.tray.showMessage(title, detail, QSystemTrayIcon.MessageIcon.NoIcon, COPY_CONFIRM_MS)
@@ -220,6 +232,11 @@ class TrayView(QObject):
             self._keeper.resume()
         else:
             self._keeper.pause()
+
+    def _notification_clicked(self, action: str) -> None:
+        """A button on our notification: "Copy new ID" copies the ID of this moment."""
+        if action == COPY_ID_ACTION:
+            self.copy_session_id()
 
     def _notify(self, event: Event) -> None:
         snapshot = self._keeper.snapshot
