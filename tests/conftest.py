@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from tray_app.services.credentials import CredentialStore
 
-pytest_plugins = ["desktop_stack"]
+pytest_plugins = ["desktop_stack", "desktop_sni"]
 
 
 @pytest.fixture

@@ -35,9 +35,9 @@ from desktop_services import (
     start_trayer,
     start_xvfb,
     stop,
-    succeeds,
     wait_until_ready,
 )
+from panel_services import start_dunst
 
 REQUIRE_DESKTOP = "CLICKATELL_TRAY_REQUIRE_DESKTOP"
 KEYRING_PASSWORD = "desktop-stack-test-keyring"
@@ -57,6 +57,16 @@ PACKAGES = {
     "dunst": "dunst",
     "dunstctl": "dunst",
     "notify-send": "libnotify-bin",
+    "xfce4-panel": "xfce4-panel",
+    "gdbus": "libglib2.0-bin",
+    "sway": "sway",
+    "swaymsg": "sway",
+    "waybar": "waybar",
+    "grim": "grim",
+    "wl-paste": "wl-clipboard",
+    "wl-copy": "wl-clipboard",
+    "Xwayland": "xwayland",
+    "setpriv": "util-linux",
 }
 
 _FIXTURES = (
@@ -68,6 +78,7 @@ _FIXTURES = (
     "tray_host",
     "notification_daemon",
     "desktop",
+    "sni_x11_desktop",
 )
 
 
@@ -175,10 +186,8 @@ def _bus_query(address: str, method: str, name: str) -> object:
     return reply.body[0]
 
 
-@pytest.fixture(scope="session")
-def desktop_home(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
-    """Throw-away HOME and XDG folders: every service and child of the stack writes here."""
-    root = tmp_path_factory.mktemp("desktop")
+def make_sandbox(root: Path) -> Sandbox:
+    """A throw-away HOME with its XDG folders under ``root`` (the runtime folder mode 0700)."""
     home = root / "home"
     folders = {
         "XDG_CONFIG_HOME": home / ".config",
@@ -192,6 +201,12 @@ def desktop_home(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
     folders["XDG_RUNTIME_DIR"].chmod(0o700)
     overrides = {"HOME": str(home)} | {key: str(path) for key, path in folders.items()}
     return Sandbox(home=home, overrides=overrides)
+
+
+@pytest.fixture(scope="session")
+def desktop_home(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
+    """Throw-away HOME and XDG folders: every service and child of the stack writes here."""
+    return make_sandbox(tmp_path_factory.mktemp("desktop"))
 
 
 @pytest.fixture(scope="session")
@@ -295,15 +310,9 @@ def notification_daemon(
     """dunst on the Xvfb display and the private bus; ``dunstctl count displayed`` counts."""
     require_tools("dunst", "dunstctl")
     overrides = {**desktop_home.overrides, **session_bus.overrides, **x_display.overrides}
-    env = child_env(overrides)
-    log = desktop_home.home.parent / "dunst.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            ["dunst"], env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=output
-        )
+    with _failing_the_test():
+        process = start_dunst(child_env(overrides), desktop_home.home.parent / "dunst.log")
     try:
-        with _failing_the_test():
-            wait_until_ready("dunst", lambda: succeeds(["dunstctl", "is-paused"], env), log)
         yield Service(overrides=overrides, pid=process.pid)
     finally:
         stop(process)

@@ -10,9 +10,10 @@ import shiboken6
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton
 
 from tray_app import app as tray_app_module
-from tray_app.app import NO_TRAY_TEXT, NoTrayWindow, Services
+from tray_app.app import NO_TRAY_TEXT, Services
 from tray_app.core.state import State
 from tray_app.ui.dialogs import SignInDialog
+from tray_app.ui.status_window import StatusWindow
 
 
 @pytest.fixture
@@ -44,22 +45,22 @@ def test_without_a_tray_a_window_says_so_and_the_icon_follows_a_late_panel(
         slow_poll_ms=20,
     )
     assert not services.view.tray.isVisible()
-    qtbot.waitUntil(lambda: bool(open_windows(NoTrayWindow)), timeout=2000)
+    qtbot.waitUntil(lambda: bool(open_windows(StatusWindow)), timeout=2000)
     stderr = capsys.readouterr().err
     assert "no system tray yet" in stderr
     assert NO_TRAY_TEXT.splitlines()[0] in stderr
-    window = open_windows(NoTrayWindow)[0]
+    window = open_windows(StatusWindow)[0]
     assert "AppIndicator" in "".join(label.text() for label in window.findChildren(QLabel))
 
     tray_is_there = True
     qtbot.waitUntil(services.view.tray.isVisible, timeout=2000)
-    assert not open_windows(NoTrayWindow)
+    assert not open_windows(StatusWindow)
 
 
 def test_no_tray_window_shows_the_live_status(services: Services, qtbot: object) -> None:
     services.keeper.start()
     qtbot.waitUntil(lambda: services.keeper.snapshot.state is State.ACTIVE, timeout=5000)
-    window = NoTrayWindow(services.keeper, services.view)
+    window = services.status_window()
     window.show()
     assert window.status.text().startswith("Session: active, expires in 1")
     window.close()
@@ -84,3 +85,17 @@ def test_sign_in_dialog_shows_the_api_error_then_signs_in(
     qtbot.waitUntil(lambda: not shiboken6.isValid(dialog), timeout=5000)
     assert services.keeper.snapshot.state is State.ACTIVE
     assert services.keeper.account == ("1000001", "demo")
+
+
+def test_show_yourself_opens_the_status_window_when_the_icon_has_no_place(
+    services: Services, qtbot: object
+) -> None:
+    """On SNI hosts the icon's geometry is empty: a menu popped there would land nowhere."""
+    services.view.show()
+    assert services.view.tray.geometry().isEmpty()
+    tray_app_module._obey(services, "show")
+    qtbot.waitUntil(lambda: bool(open_windows(StatusWindow)), timeout=2000)
+    window = open_windows(StatusWindow)[0]
+    assert not window.explanation.isVisible()
+    assert not services.view.menu.isVisible()
+    assert "Copy session ID" in window.buttons

@@ -8,9 +8,7 @@ counts notifications with dunstctl, as a person with a mouse would see them.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -18,21 +16,11 @@ from pathlib import Path
 
 import pytest
 import requests
+from desktop_checks import clipboard, colour_pixels, dunst_total, run, screenshot
 from desktop_stack import Desktop, require_tools
 from processes import DemoRun, running_demo, wait_until
-from PySide6.QtGui import QColor, QImage
 
 from tray_app.ui.icons import AMBER, GREEN
-
-_SCREENSHOTS = os.environ.get("CLICKATELL_TRAY_SCREENSHOTS")
-SCREENSHOT_DIR = Path(_SCREENSHOTS) if _SCREENSHOTS else None
-"""Where to keep the screenshots (the README's picture comes from one); else the test's HOME."""
-
-
-def run(command: list[str], env: dict[str, str], timeout: float = 10) -> str:
-    return subprocess.run(
-        command, env=env, capture_output=True, text=True, timeout=timeout, check=True
-    ).stdout
 
 
 @pytest.fixture
@@ -49,53 +37,6 @@ def panel_geometry(env: dict[str, str]) -> tuple[int, int, int, int]:
     shell = run(["xdotool", "getwindowgeometry", "--shell", window], env)
     values = dict(re.findall(r"(\w+)=(\d+)", shell))
     return int(values["X"]), int(values["Y"]), int(values["WIDTH"]), int(values["HEIGHT"])
-
-
-def screenshot(env: dict[str, str], name: str) -> QImage:
-    folder = SCREENSHOT_DIR or Path(env["HOME"])
-    path = folder / f"{name}.png"
-    run(["import", "-window", "root", str(path)], env)
-    image = QImage(str(path))
-    assert not image.isNull()
-    return image
-
-
-def colour_pixels(
-    image: QImage, box: tuple[int, int, int, int], colour: str
-) -> list[tuple[int, int]]:
-    """Pixels in the box within a small distance of the colour."""
-    target = QColor(colour)
-    x0, y0, width, height = box
-    found = []
-    for y in range(y0, y0 + height):
-        for x in range(x0, x0 + width):
-            pixel = image.pixelColor(x, y)
-            distance = (
-                abs(pixel.red() - target.red())
-                + abs(pixel.green() - target.green())
-                + abs(pixel.blue() - target.blue())
-            )
-            if distance < 40:
-                found.append((x, y))
-    return found
-
-
-def clipboard(env: dict[str, str], *target: str) -> str:
-    """The clipboard as another X client reads it (``TARGETS`` lists the formats offered)."""
-    return subprocess.run(
-        ["xclip", "-o", "-selection", "clipboard", *(("-t", *target) if target else ())],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=5,
-        check=False,
-    ).stdout
-
-
-def dunst_total(env: dict[str, str]) -> int:
-    """Notifications waiting, on screen and in history: every one that reached dunst."""
-    output = run(["dunstctl", "count"], env)
-    return sum(int(number) for number in re.findall(r":\s*(\d+)", output))
 
 
 def test_demo_tray_copy_expiry_and_one_notification(desktop: Desktop, demo_app: DemoRun) -> None:

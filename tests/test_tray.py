@@ -184,11 +184,41 @@ def test_the_icon_follows_the_minute_on_the_keepers_tick(
     assert not view._menu_timer.isActive()
 
 
-def test_menu_status_line_ticks_only_while_open(view: TrayView) -> None:
+def test_menu_status_line_ticks_only_while_the_qt_menu_is_on_screen(
+    view: TrayView, qtbot: object
+) -> None:
+    view.menu.popup(view.menu.pos())
+    qtbot.waitUntil(view.menu.isVisible, timeout=2000)
+    assert view.menu_ticking
+    view.menu.hide()
+    assert not view.menu_ticking
+
+
+def test_a_dbus_menu_is_refreshed_on_about_to_show_and_never_ticks(
+    view: TrayView, keeper: Keeper, clock: FakeClock
+) -> None:
+    """SNI hosts draw the menu themselves and send AboutToShow with no close to follow."""
+    keeper.sign_in(DEMO)
+    clock.advance(61)
     view.menu.aboutToShow.emit()
-    assert view._menu_timer.isActive()
-    view.menu.aboutToHide.emit()
-    assert not view._menu_timer.isActive()
+    assert view.status_action.text().startswith("Session: active, expires in 13:59")
+    assert not view.menu_ticking
+
+
+def test_a_tick_that_outlives_its_menu_stops_within_a_minute(view: TrayView) -> None:
+    from tray_app.ui.tray import MENU_TICK_LIMIT_MS
+
+    view._start_ticking()
+    assert view._menu_tick_limit.isActive()
+    assert view._menu_tick_limit.interval() == MENU_TICK_LIMIT_MS <= 60_000
+    view._menu_tick_limit.timeout.emit()
+    assert not view.menu_ticking
+
+
+def test_copy_session_id_is_the_first_entry(view: TrayView) -> None:
+    """GNOME's AppIndicator opens the menu on a left click: the copy stays one click away."""
+    first = next(action for action in view.menu.actions() if not action.isSeparator())
+    assert first is view.copy_action
 
 
 def test_each_event_notifies_once(

@@ -28,16 +28,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QSettings, Qt, QTimer
-from PySide6.QtGui import QHideEvent, QIcon, QShowEvent
-from PySide6.QtWidgets import (
-    QApplication,
-    QLabel,
-    QPushButton,
-    QSystemTrayIcon,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QObject, QSettings, QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from tray_app import APP_ID, APP_NAME, __version__
 from tray_app.core.state import Snapshot, State
@@ -53,6 +46,7 @@ if TYPE_CHECKING:
     from tray_app.ui.actions import UserActions
     from tray_app.ui.clipboard import SecretClipboard
     from tray_app.ui.notify import Notifier
+    from tray_app.ui.status_window import StatusWindow
     from tray_app.ui.tray import TrayView
 
 log = logging.getLogger(__name__)
@@ -60,6 +54,9 @@ log = logging.getLogger(__name__)
 TRAY_WAIT_SECONDS = 20.0
 TRAY_POLL_MS = 1000
 SLOW_POLL_MS = 10_000
+REPORT_POLL_MS = 50
+DEMO_CLEAR_AFTER_VARIABLE = "CLICKATELL_TRAY_DEMO_CLEAR_AFTER"
+"""The demo's clipboard auto-clear in seconds (its settings are throw-away): for the tests."""
 NO_TRAY_TEXT = (
     "No system tray is available, so the session's status is shown in this window.\n\n"
     "On GNOME, install and enable the “AppIndicator and KStatusNotifierItem Support” "
@@ -84,51 +81,26 @@ class Services:
     proxy: ProxyService | None = None
     actions: UserActions | None = None
     keep: list[QObject] = field(default_factory=list)
+    window: StatusWindow | None = None
+
+    def status_window(self, explanation: str | None = None) -> StatusWindow:
+        """The one status window, built on first use; ``explanation`` replaces its note on why."""
+        from tray_app.ui.status_window import StatusWindow
+
+        if self.window is None:
+            self.window = StatusWindow(self.keeper, window_actions(self.keeper, self.view))
+        self.window.set_explanation(explanation)
+        return self.window
 
 
-class NoTrayWindow(QWidget):
-    """A small window standing in for the tray when there is none."""
-
-    def __init__(self, keeper: Keeper, view: TrayView) -> None:
-        super().__init__()
-        self.setWindowTitle(APP_NAME)
-        self.setMinimumWidth(440)
-        self._keeper = keeper
-        layout = QVBoxLayout(self)
-        explanation = QLabel(NO_TRAY_TEXT)
-        explanation.setWordWrap(True)
-        self.status = QLabel()
-        self.status.setTextFormat(Qt.TextFormat.PlainText)  # the last error may quote a server
-        layout.addWidget(explanation)
-        layout.addWidget(self.status)
-        for text, action in (
-            ("Copy session ID", view.copy_session_id),
-            ("Ping now", keeper.ping_now),
-            ("Sign in…", view.sign_in_requested.emit),
-            ("Quit", view.quit_requested.emit),
-        ):
-            button = QPushButton(text)
-            button.clicked.connect(action)
-            layout.addWidget(button)
-        keeper.snapshot_changed.connect(self.refresh)
-        self._timer = QTimer(self)
-        self._timer.setInterval(1000)
-        self._timer.timeout.connect(self.refresh)
-        self.refresh()
-        self.adjustSize()
-
-    def refresh(self, _snapshot: object = None) -> None:
-        from tray_app.ui.tray import status_lines
-
-        self.status.setText("\n".join(status_lines(self._keeper.snapshot, time.time())))
-
-    def showEvent(self, event: QShowEvent) -> None:
-        self._timer.start()
-        super().showEvent(event)
-
-    def hideEvent(self, event: QHideEvent) -> None:
-        self._timer.stop()
-        super().hideEvent(event)
+def window_actions(keeper: Keeper, view: TrayView) -> list[tuple[str, Callable[[], object]]]:
+    """The status window's buttons: the tray menu's main entries."""
+    return [
+        ("Copy session ID", view.copy_session_id),
+        ("Ping now", keeper.ping_now),
+        ("Sign in…", view.sign_in_requested.emit),
+        ("Quit", view.quit_requested.emit),
+    ]
 
 
 def run(*, demo: bool, base_url: str | None, verbose: bool, hidden: bool = False) -> int:
@@ -239,6 +211,9 @@ def _build(
         demo_ini = os.path.join(demo_dir.name, "demo.ini")
         settings = Settings(QSettings(demo_ini, QSettings.Format.IniFormat))
         settings.update(base_url=base_url, local_proxy=True)
+        clear_after = os.environ.get(DEMO_CLEAR_AFTER_VARIABLE)
+        if clear_after:
+            settings.clipboard_clear_seconds = int(clear_after)
         store = CredentialStore(memory_only=True)
         store.save(Credentials(DEMO_API_ID, DEMO_USER, DEMO_PASSWORD))
         print(f"demo: simulator at {base_url}", flush=True)
@@ -333,7 +308,7 @@ def _show_tray_when_available(
     available = tray_available or _tray_available
     view = services.view
     waited = 0.0
-    window: NoTrayWindow | None = None
+    window: StatusWindow | None = None
     report = os.environ.get("CLICKATELL_TRAY_REPORT_SHOWN") == "1"
 
     def try_show() -> None:
@@ -351,9 +326,8 @@ def _show_tray_when_available(
         waited += poll.interval() / 1000
         if waited >= wait_seconds and window is None:
             print(f"{APP_NAME}: {NO_TRAY_TEXT.splitlines()[0]}", file=sys.stderr)
-            window = NoTrayWindow(services.keeper, view)
-            services.keep.append(window)
-            window.show()
+            window = services.status_window(NO_TRAY_TEXT)
+            window.present()
             poll.setInterval(slow_poll_ms)
 
     poll = QTimer(services.app)
@@ -365,17 +339,27 @@ def _show_tray_when_available(
 
 
 def _report_when_embedded(tray: QSystemTrayIcon) -> None:
-    """For the benchmarks and tests: print once when the icon is really on screen."""
+    """For the benchmarks and tests: print once when the icon is really on a panel.
+
+    On screen means embedded with a geometry (XEmbed) or registered with the
+    StatusNotifierWatcher (SNI hosts, whose icons have no geometry). Checked every
+    ``REPORT_POLL_MS``, which costs nothing measurable while a panel is slow to come.
+    """
     if tray.property("shown_reported"):
         return
     tray.setProperty("shown_reported", True)
+    from tray_app.qt.sni import registered_by_this_process
 
     def check() -> None:
-        if _offscreen() or tray.geometry().x() > 0:
+        if _offscreen() or tray.geometry().x() > 0 or registered_by_this_process():
+            timer.stop()
+            timer.deleteLater()
             print(f"tray-shown {time.time_ns()}", flush=True)
-            return
-        QTimer.singleShot(1, check)
 
+    timer = QTimer(tray)
+    timer.setInterval(REPORT_POLL_MS)
+    timer.timeout.connect(check)
+    timer.start()
     check()
 
 
@@ -397,16 +381,20 @@ def _obey(services: Services, command: str) -> None:
 
 
 def _show_status(services: Services) -> None:
-    """A second launch asked us to show ourselves: open the menu where the icon is."""
+    """A second launch asked us to show ourselves: the menu at the icon, else the status window.
+
+    Only an XEmbed icon has a place on screen; on StatusNotifierItem hosts (and so on every
+    Wayland desktop) the geometry is empty and a menu popped there would land in a corner
+    or nowhere, so the status window opens instead.
+    """
     view = services.view
-    if view.tray.isVisible():
+    window = services.window
+    if window is not None and window.isVisible():
+        window.present()
+    elif view.tray.isVisible() and not view.tray.geometry().isEmpty():
         view.menu.popup(view.tray.geometry().center())
-        return
-    for widget in services.keep:
-        if isinstance(widget, NoTrayWindow):
-            widget.show()
-            widget.raise_()
-            widget.activateWindow()
+    else:
+        services.status_window().present()
 
 
 def _tear_down(services: Services) -> None:

@@ -5,6 +5,16 @@ state changes and on the keeper's ``ticked``, which comes when the shown minute
 changes (the keeper aims its one timer at the expiry's minute grid, so the
 redraw costs no wake-up of its own); the menu's status line ticks every second
 only while the menu is open, so an idle tray costs no CPU.
+
+"Open" means the Qt menu widget is on screen (XEmbed trays, the no-tray window's
+menu). On StatusNotifierItem hosts the panel draws the menu from its D-Bus export and
+Qt only hears ``AboutToShow``: xfce4-panel and waybar never say when it closed. There
+the status line is refreshed on each ``AboutToShow`` and never ticks, so a menu opened
+once cannot keep the app and the panel busy. A tick that somehow outlives its menu
+stops after ``MENU_TICK_LIMIT_MS`` without a new ``aboutToShow``.
+
+"Copy session ID" is the first entry: GNOME's AppIndicator extension opens the menu on
+a left click, where other hosts copy, so the copy stays one click away on both.
 """
 
 from __future__ import annotations
@@ -13,7 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
@@ -33,6 +43,7 @@ __all__ = ["TrayView", "balance_text", "status_lines"]
 log = logging.getLogger(__name__)
 
 COPY_CONFIRM_MS = 1500
+MENU_TICK_LIMIT_MS = 60_000
 
 
 class TrayView(QObject):
@@ -80,8 +91,13 @@ class TrayView(QObject):
         self._menu_timer = QTimer(self)
         self._menu_timer.setInterval(1000)
         self._menu_timer.timeout.connect(self._refresh_status_line)
+        self._menu_tick_limit = QTimer(self)
+        self._menu_tick_limit.setSingleShot(True)
+        self._menu_tick_limit.setInterval(MENU_TICK_LIMIT_MS)
+        self._menu_tick_limit.timeout.connect(self._menu_timer.stop)
         self.menu.aboutToShow.connect(self._menu_opened)
-        self.menu.aboutToHide.connect(self._menu_timer.stop)
+        self.menu.aboutToHide.connect(self._menu_closed)
+        self.menu.installEventFilter(self)
         keeper.snapshot_changed.connect(self.refresh)
         keeper.ticked.connect(self.refresh)
         keeper.event.connect(self._notify)
@@ -92,6 +108,9 @@ class TrayView(QObject):
 
     def _build_menu(self, demo_note: str | None) -> None:
         menu = self.menu
+        self.copy_action = menu.addAction("Copy session ID")
+        self.copy_action.triggered.connect(self.copy_session_id)
+        menu.addSeparator()
         if demo_note:
             menu.addAction(demo_note).setEnabled(False)
         self.status_action = menu.addAction("")
@@ -102,8 +121,6 @@ class TrayView(QObject):
         self.balance_action.setToolTip("Fetch the balance now (this keeps the session alive too)")
         self.balance_action.triggered.connect(self._keeper.fetch_balance)
         menu.addSeparator()
-        self.copy_action = menu.addAction("Copy session ID")
-        self.copy_action.triggered.connect(self.copy_session_id)
         self.ping_action = menu.addAction("Ping now")
         self.ping_action.triggered.connect(self._keeper.ping_now)
         self.sign_action = menu.addAction("Sign in…")
@@ -195,8 +212,30 @@ class TrayView(QObject):
             self.copy_session_id()
 
     def _menu_opened(self) -> None:
+        """Fresh text for whoever draws the menu; the tick starts with the Qt widget's Show."""
         self._refresh_status_line()
+
+    def _menu_closed(self) -> None:
+        self._menu_timer.stop()
+        self._menu_tick_limit.stop()
+
+    def _start_ticking(self) -> None:
         self._menu_timer.start()
+        self._menu_tick_limit.start()
+
+    @property
+    def menu_ticking(self) -> bool:
+        """True while the status line is refreshed every second."""
+        return self._menu_timer.isActive()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Tick while the Qt menu widget is on screen: its Show and Hide are the truth."""
+        if watched is self.menu:
+            if event.type() == QEvent.Type.Show:
+                self._start_ticking()
+            elif event.type() == QEvent.Type.Hide:
+                self._menu_closed()
+        return False
 
     def _refresh_status_line(self) -> None:
         snapshot = self._keeper.snapshot

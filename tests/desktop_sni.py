@@ -1,0 +1,45 @@
+"""Fixtures for the StatusNotifierItem desktops: xfce4-panel on X11 (and, beside it, Wayland).
+
+Loaded as a pytest plugin by conftest.py. Each stack has a bus, a HOME and a display of its
+own, apart from the trayer stack of ``desktop_stack``: a StatusNotifierWatcher on the trayer
+stack's bus would turn its XEmbed tests into SNI ones. A missing tool skips, or fails under
+CLICKATELL_TRAY_REQUIRE_DESKTOP=1, as everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from desktop_services import child_env, start_session_bus, start_xvfb, stop
+from desktop_stack import Desktop, _failing_the_test, make_sandbox, require_tools
+from panel_services import start_dunst, start_xfce4_panel
+
+
+@pytest.fixture(scope="session")
+def sni_x11_desktop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desktop]:
+    """Xvfb with xfce4-panel (an SNI host) across the top and dunst, on a bus of its own."""
+    require_tools("dbus-daemon", "Xvfb", "xfce4-panel", "dunst", "dunstctl", "xdotool")
+    root = tmp_path_factory.mktemp("sni-x11")
+    sandbox = make_sandbox(root)
+    started = []
+    try:
+        with _failing_the_test():
+            bus, address = start_session_bus(child_env(sandbox.overrides), root / "dbus.log")
+            started.append(bus)
+            xvfb, display = start_xvfb(child_env(sandbox.overrides), root / "xvfb.log")
+            started.append(xvfb)
+            overrides = {
+                **sandbox.overrides,
+                "DBUS_SESSION_BUS_ADDRESS": address,
+                "DISPLAY": display,
+                "QT_QPA_PLATFORM": "xcb",
+            }
+            env = child_env(overrides)
+            config_home = sandbox.home / ".config"
+            started.append(start_xfce4_panel(env, config_home, root / "panel.log"))
+            started.append(start_dunst(env, root / "dunst.log"))
+        yield Desktop(overrides=overrides, display=display, bus_address=address, home=sandbox.home)
+    finally:
+        for process in reversed(started):
+            stop(process)

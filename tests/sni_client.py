@@ -1,0 +1,177 @@
+"""The app's StatusNotifierItem as a panel sees it over D-Bus: found by PID, its menu clicked.
+
+A panel learns of the item from the watcher's ``RegisteredStatusNotifierItems`` and draws the
+menu from the item's DBusMenu export; these helpers do what the panel does, with jeepney on
+the stack's private bus, so a test clicks the same menu entries a person clicks.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from panel_services import WATCHER, bus_call
+
+DBUS = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
+MENU = "com.canonical.dbusmenu"
+
+
+def connection_pid(address: str, name: str) -> int:
+    return int(bus_call(address, *DBUS, "GetConnectionUnixProcessID", "s", (name,))[0])
+
+
+def names_of(address: str, pid: int) -> set[str]:
+    """Every unique bus name process ``pid`` holds (Qt keeps a connection for the tray icon)."""
+    names = bus_call(address, *DBUS, "ListNames")[0]
+    assert isinstance(names, list)
+    found = set()
+    for name in names:
+        if name.startswith(":"):
+            try:
+                if connection_pid(address, name) == pid:
+                    found.add(name)
+            except Exception:  # the connection went away between the two calls
+                continue
+    return found
+
+
+@dataclass(frozen=True)
+class Item:
+    """One registered StatusNotifierItem: its bus name, object path and menu's path."""
+
+    address: str
+    bus_name: str
+    path: str
+    menu_path: str
+
+    def layout(self) -> list[tuple[int, str, bool]]:
+        """The menu's entries as (id, label, enabled), separators left out, in order."""
+        body = bus_call(
+            self.address, self.bus_name, self.menu_path, MENU, "GetLayout", "iias", (0, -1, [])
+        )
+        _revision, (_id, _props, children) = body
+        entries = []
+        for _signature, (entry_id, props, _grandchildren) in children:
+            if props.get("type", ("s", ""))[1] == "separator":
+                continue
+            label = props.get("label", ("s", ""))[1].replace("_", "")
+            enabled = props.get("enabled", ("b", True))[1]
+            entries.append((entry_id, label, enabled))
+        return entries
+
+    def entry(self, label: str) -> int:
+        for entry_id, text, _enabled in self.layout():
+            if text == label:
+                return entry_id
+        raise AssertionError(f"no {label!r} in the menu: {self.layout()}")
+
+    def status(self) -> str:
+        """The item's Status: "Active", or "NeedsAttention" while Qt shows a tray message."""
+        body = bus_call(
+            self.address,
+            self.bus_name,
+            self.path,
+            "org.freedesktop.DBus.Properties",
+            "Get",
+            "ss",
+            ("org.kde.StatusNotifierItem", "Status"),
+        )
+        return str(body[0][1])
+
+    def open_menu(self) -> None:
+        """What xfce4-panel and waybar do when the user opens the menu: AboutToShow, no close."""
+        bus_call(self.address, self.bus_name, self.menu_path, MENU, "AboutToShow", "i", (0,))
+
+    def click(self, label: str) -> None:
+        """Open the menu and click ``label``, as the panel reports a click on an entry."""
+        self.open_menu()
+        bus_call(
+            self.address,
+            self.bus_name,
+            self.menu_path,
+            MENU,
+            "Event",
+            "isvu",
+            (self.entry(label), "clicked", ("i", 0), int(time.time()) & 0xFFFFFFFF),
+        )
+
+
+def item_of(address: str, pid: int) -> Item | None:
+    """The item process ``pid`` registered with the watcher, if any."""
+    entries = bus_call(
+        address,
+        WATCHER,
+        "/StatusNotifierWatcher",
+        "org.freedesktop.DBus.Properties",
+        "Get",
+        "ss",
+        (WATCHER, "RegisteredStatusNotifierItems"),
+    )[0][1]
+    for entry in entries:
+        name, _, path = entry.replace("@/", "/").partition("/")
+        if connection_pid(address, name) == pid:
+            path = "/" + path
+            menu = bus_call(
+                address,
+                name,
+                path,
+                "org.freedesktop.DBus.Properties",
+                "Get",
+                "ss",
+                ("org.kde.StatusNotifierItem", "Menu"),
+            )[0][1]
+            return Item(address, name, path, str(menu))
+    return None
+
+
+def seconds_to_next_minute(status_line: str) -> float:
+    """From "Session: active, expires in 14:37": when the icon's minute changes next."""
+    match = re.search(r"expires in (\d+):(\d\d)", status_line)
+    assert match, status_line
+    left = int(match.group(1)) * 60 + int(match.group(2))
+    return left % 60 + 1.0
+
+
+@contextmanager
+def bus_traffic(
+    address: str, names: set[str], monitor_prefix: tuple[str, ...] = ()
+) -> Iterator[list[str]]:
+    """Every message from or to ``names`` while the block runs, as dbus-monitor prints them."""
+    seen: list[str] = []
+    process = subprocess.Popen(
+        [*monitor_prefix, "dbus-monitor", "--address", address],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    stream = process.stdout
+    stream.readline()  # its first line comes once it has become a monitor
+
+    def pump() -> None:
+        for line in stream:
+            fields = dict(re.findall(r"(sender|destination)=(\S+)", line))
+            if fields and ({fields.get("sender"), fields.get("destination")} & names):
+                seen.append(line.strip())
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        yield seen
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
+        reader.join(timeout=5)
+
+
+def cpu_ticks(pid: int) -> int:
+    """User plus system time of ``pid`` and its threads, in clock ticks (1/100 s)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])

@@ -1,0 +1,89 @@
+"""The status window: the session's state and the main actions, in a window of the app's own.
+
+It stands in for the tray where there is none, answers "show yourself" where the tray icon has
+no place on screen to pop a menu at (StatusNotifierItem hosts draw the menu themselves), and is
+where a copy happens on a Wayland desktop that lets only a focused window write the clipboard:
+the user's own click on its Copy button is what the compositor wants to see.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QHideEvent, QShowEvent
+from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+
+from tray_app import APP_NAME
+from tray_app.core.status_text import status_lines
+from tray_app.qt.keeper import Keeper
+
+
+class StatusWindow(QWidget):
+    """State, countdown and buttons; the status ticks every second only while it is shown."""
+
+    def __init__(
+        self,
+        keeper: Keeper,
+        actions: list[tuple[str, Callable[[], object]]],
+        *,
+        explanation: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle(APP_NAME)
+        self.setMinimumWidth(440)
+        self._keeper = keeper
+        layout = QVBoxLayout(self)
+        self.explanation = QLabel()
+        self.explanation.setWordWrap(True)
+        self.set_explanation(explanation)
+        self.status = QLabel()
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # the last error may quote a server
+        self.note = QLabel()
+        self.note.setObjectName("note")
+        self.note.setWordWrap(True)
+        self.note.hide()
+        layout.addWidget(self.explanation)
+        layout.addWidget(self.status)
+        layout.addWidget(self.note)
+        self.buttons: dict[str, QPushButton] = {}
+        for text, action in actions:
+            button = QPushButton(text)
+            button.clicked.connect(action)
+            layout.addWidget(button)
+            self.buttons[text] = button
+        keeper.snapshot_changed.connect(self.refresh)
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000)
+        self._timer.timeout.connect(self.refresh)
+        self.refresh()
+        self.adjustSize()
+
+    def refresh(self, _snapshot: object = None) -> None:
+        self.status.setText("\n".join(status_lines(self._keeper.snapshot, time.time())))
+
+    def set_explanation(self, text: str | None) -> None:
+        """Why this window is up instead of a tray menu; None for none."""
+        self.explanation.setText(text or "")
+        self.explanation.setVisible(bool(text))
+        self.adjustSize()
+
+    def show_note(self, text: str) -> None:
+        """A line under the status: what just happened, or what to do next."""
+        self.note.setText(text)
+        self.note.setVisible(bool(text))
+
+    def present(self) -> None:
+        """Show, raise and ask for focus (the window manager may still decide otherwise)."""
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self._timer.start()
+        super().showEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self._timer.stop()
+        super().hideEvent(event)
