@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from tray_app.cli import keepalive, session_commands, simulate
+from tray_app.cli import desktop_entry, keepalive, session_commands, simulate
 from tray_app.cli.common import base_url, setup_console_logging
 from tray_app.cli.errors import EXIT_OTHER, CliError, exit_code_for, explain
 from tray_app.cli.parser import build_parser
@@ -16,6 +16,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     **session_commands.COMMANDS,
     "keepalive": keepalive.cmd_keepalive,
     "simulate": simulate.cmd_simulate,
+    "install-desktop-entry": desktop_entry.cmd_install_desktop_entry,
 }
 
 

@@ -91,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="time between pings (default: the settings, 10m); under 1m only on loopback",
     )
+    desktop = command(
+        "install-desktop-entry",
+        "add the app to this user's applications menu (the entry and its icons)",
+    )
+    desktop.add_argument(
+        "--uninstall", action="store_true", help="remove the entry and the icons again"
+    )
     simulate = command("simulate", "run a local server that speaks the API, for testing clients")
     simulate.add_argument("--host", default="127.0.0.1", help="address to listen on")
     simulate.add_argument("--port", type=int, default=0, help="port (default: a free one)")

@@ -80,9 +80,9 @@ def enable() -> None:
     if platform == "win32":
         _windows_enable(windows_command_line(command))
     elif platform == "darwin":
-        _write_atomically(_launch_agent_path(), launch_agent_plist(command))
+        write_atomically(_launch_agent_path(), launch_agent_plist(command))
     else:
-        _write_atomically(desktop_entry_path(), autostart_desktop_entry(command).encode("utf-8"))
+        write_atomically(desktop_entry_path(), autostart_desktop_entry(command).encode("utf-8"))
     log.info("Start at login enabled: %s", " ".join(command))
 
 
@@ -108,6 +108,11 @@ def _platform() -> str:
 def launch_command() -> list[str]:
     """The absolute command that starts the tray at login, without a console window."""
     return [*_program(), *LOGIN_ARGS]
+
+
+def program_command() -> list[str]:
+    """The absolute command of the windowed program, as a launcher starts it."""
+    return _program()
 
 
 def _program() -> list[str]:
@@ -162,8 +167,17 @@ def desktop_exec(command: Sequence[str]) -> str:
 
 def autostart_desktop_entry(command: Sequence[str]) -> str:
     """The shipped desktop entry with an absolute ``Exec`` and the autostart keys."""
+    return desktop_entry_text(command, AUTOSTART_KEYS)
+
+
+def desktop_entry_text(command: Sequence[str], extra: Sequence[tuple[str, str]] = ()) -> str:
+    """The shipped desktop entry with ``Exec`` set to ``command`` (absolute) and ``extra`` keys.
+
+    ``TryExec`` goes: with an absolute ``Exec`` it says nothing more, and a stale one hides
+    the entry.
+    """
     template = read_bytes(DESKTOP_ENTRY).decode("utf-8")
-    drop = {"Exec", "TryExec", *(key for key, _ in AUTOSTART_KEYS)}
+    drop = {"Exec", "TryExec", *(key for key, _ in extra)}
     lines: list[str] = []
     group = ""
     for line in template.splitlines():
@@ -174,7 +188,7 @@ def autostart_desktop_entry(command: Sequence[str]) -> str:
         if group == "[Desktop Entry]" and key in drop:
             if key == "Exec":
                 lines.append(f"Exec={desktop_exec(command)}")
-                lines.extend(f"{k}={v}" for k, v in AUTOSTART_KEYS)
+                lines.extend(f"{k}={v}" for k, v in extra)
             continue
         lines.append(line)
     return "\n".join(lines) + "\n"
@@ -303,7 +317,7 @@ def _windows_forget_approval() -> None:
 # --- shared ------------------------------------------------------------------------------------
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
     """Write via a temporary file and a rename, so a crash never leaves half an entry behind."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
