@@ -1,4 +1,10 @@
-"""``clickatell-tray keepalive``: the keeper without a tray, one line per event."""
+"""``clickatell-tray keepalive`` and ``proxy``: the keeper without a tray, one line per event.
+
+``proxy`` is ``keepalive`` that also serves the local API proxy (:mod:`tray_app.qt.proxy`) on
+127.0.0.1. Its first line on standard output is ``proxy: <URL>``, the URL with the launch's
+token, for the person or script that started it; that is the only place it is printed in
+full (never in a log). A port that cannot be had is one line and exit 1.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,21 @@ import argparse
 import time
 
 from tray_app.cli.common import base_url, is_loopback_url, store
-from tray_app.cli.errors import EXIT_OK, EXIT_USAGE, CliError
+from tray_app.cli.errors import EXIT_OK, EXIT_OTHER, EXIT_USAGE, CliError
 from tray_app.core.redact import mask_id
 from tray_app.core.session import check_interval
 
 
 def cmd_keepalive(args: argparse.Namespace) -> int:
+    return _run_owner(args, proxy_port=None)
+
+
+def cmd_proxy(args: argparse.Namespace) -> int:
+    return _run_owner(args, proxy_port=args.port)
+
+
+def _run_owner(args: argparse.Namespace, *, proxy_port: int | None) -> int:
+    """Keep the session alive until a signal; with ``proxy_port``, serve the proxy there too."""
     from PySide6.QtCore import QCoreApplication
 
     from tray_app.qt.keeper import Keeper
@@ -32,9 +47,24 @@ def cmd_keepalive(args: argparse.Namespace) -> int:
     from tray_app.qt.unix_signals import quit_on_signals
 
     wakeup = quit_on_signals(app)
+    proxy = None
+    if proxy_port is not None:
+        from tray_app.qt.proxy_service import ProxyService
+
+        proxy = ProxyService(keeper, port=proxy_port)
+        try:
+            proxy.set_enabled(True)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise CliError(
+                f"cannot serve on 127.0.0.1:{proxy_port}: {reason}", EXIT_OTHER
+            ) from None
+        print(f"proxy: {proxy.url}", flush=True)
     keeper.start()
     print(f"keeping the session alive against {url}, ping every {interval:g} s", flush=True)
     app.exec()
+    if proxy is not None:
+        proxy.stop()
     keeper.stop()
     wakeup.setEnabled(False)
     print("stopped", flush=True)

@@ -15,6 +15,7 @@ from tray_app.core.protocol import ApiError
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     **session_commands.COMMANDS,
     "keepalive": keepalive.cmd_keepalive,
+    "proxy": keepalive.cmd_proxy,
     "simulate": simulate.cmd_simulate,
     "install-desktop-entry": desktop_entry.cmd_install_desktop_entry,
 }

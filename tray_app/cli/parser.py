@@ -34,6 +34,12 @@ def _fault_rate(text: str) -> float:
     return rate
 
 
+def _port(text: str) -> int:
+    if not text.strip().isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r} (0 to 65535)")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -85,12 +91,21 @@ def build_parser() -> argparse.ArgumentParser:
     command("session-id", "print the stored session ID alone, for $(clickatell-tray session-id)")
     command("balance", "show the account's credit (this keeps the session alive too)")
     keepalive = command("keepalive", "keep the session alive from a terminal, without a tray")
-    keepalive.add_argument(
-        "--interval",
-        type=parse_duration,
-        default=None,
-        help="time between pings (default: the settings, 10m); under 1m only on loopback",
+    proxy = command(
+        "proxy",
+        "keepalive that also serves the API on 127.0.0.1 with the live session ID filled in; "
+        "prints its URL",
     )
+    proxy.add_argument(
+        "--port", type=_port, default=0, help="port on 127.0.0.1 (default: a free one)"
+    )
+    for owner in (keepalive, proxy):
+        owner.add_argument(
+            "--interval",
+            type=parse_duration,
+            default=None,
+            help="time between pings (default: the settings, 10m); under 1m only on loopback",
+        )
     desktop = command(
         "install-desktop-entry",
         "add the app to this user's applications menu (the entry and its icons)",

@@ -38,13 +38,9 @@ class ProxyService(QObject):
         return self._proxy.url if self._proxy is not None else None
 
     def set_enabled(self, enabled: bool) -> None:
-        """Start or stop; an error to bind the port is logged and raised (OSError)."""
+        """Start or stop; a port that cannot be had raises OSError, for the caller to say."""
         if enabled and self._proxy is None:
-            try:
-                self._proxy = LocalProxy(self._link, self._keeper.base_url, port=self._port)
-            except OSError as exc:
-                log.warning("the local API proxy cannot listen on port %d: %s", self._port, exc)
-                raise
+            self._proxy = LocalProxy(self._link, self._keeper.base_url, port=self._port)
             self._proxy.start()
             self.url_changed.emit(self._proxy.url)
         elif not enabled and self._proxy is not None:

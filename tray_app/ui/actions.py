@@ -197,6 +197,7 @@ class UserActions(QObject):
         try:
             self._proxy.set_enabled(wanted)
         except OSError as exc:
+            log.warning("the local API proxy could not start: %s", exc)
             self._view.tray.showMessage(APP_NAME, f"The local API proxy could not start: {exc}")
 
     def set_start_at_login(self, wanted: bool) -> None:
