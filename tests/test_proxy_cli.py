@@ -8,6 +8,7 @@ log, one JSON line per request, read here as it comes with the time it came.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from desktop_stack import SecretService
+from desktop_stack import REQUIRE_DESKTOP, SecretService
 from processes import LineReader, stop
 
 from tray_app.sim.server import DEMO_API_ID, DEMO_USER
@@ -218,3 +219,58 @@ def test_a_bad_port_is_a_usage_error(port: str) -> None:
     assert result.returncode == 2
     assert "not a port number" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+ROOT = Path(__file__).resolve().parent.parent
+COLLECTION = ROOT / "tests" / "postman" / "proxy.postman_collection.json"
+
+
+def newman() -> str:
+    """The newman that .ci/run installs into the checkout, or one on PATH; else skip (or fail)."""
+    local = ROOT / ".ci" / "node" / "node_modules" / ".bin" / "newman"
+    found = str(local) if local.exists() else shutil.which("newman")
+    if found is None:
+        message = "newman not installed: npm install --prefix .ci/node newman"
+        if os.environ.get(REQUIRE_DESKTOP) == "1":
+            pytest.fail(f"{message} ({REQUIRE_DESKTOP}=1 forbids skipping)", pytrace=False)
+        pytest.skip(message)
+    return found
+
+
+def test_a_postman_collection_run_by_newman_needs_no_session_id(
+    owner: Owner, tmp_path: Path
+) -> None:
+    report = tmp_path / "newman.json"
+    before = len(owner.sim.records())
+    result = subprocess.run(
+        [
+            newman(),
+            "run",
+            str(COLLECTION),
+            "--env-var",
+            f"proxy={owner.url}",
+            "--reporters",
+            "cli,json",
+            "--reporter-json-export",
+            str(report),
+            "--disable-unicode",
+            "--color",
+            "off",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    stats = json.loads(report.read_text())["run"]["stats"]
+    assert stats["requests"]["total"] == 6
+    assert stats["assertions"] == {"total": 6, "pending": 0, "failed": 0}
+    assert "session_id" not in COLLECTION.read_text()
+    assert owner.sim.commands(before) == [
+        "ping",
+        "getbalance",
+        "sendmsg",
+        "querymsg",
+        "routeCoverage",
+    ]
