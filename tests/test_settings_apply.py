@@ -222,3 +222,38 @@ def test_the_proxy_setting_starts_and_stops_it_and_it_follows_a_new_base_url(
     dialog.findChild(QCheckBox, "local_proxy").setChecked(False)
     qtbot.keyClick(dialog.findChild(QLineEdit, "base_url"), Qt.Key.Key_Return)
     assert proxy.url is None
+
+
+def test_the_app_shows_a_base_url_from_the_environment_as_set_for_this_run(
+    qapp: QApplication,
+    tmp_path: Path,
+    clock: FakeClock,
+    servers: tuple,
+    monkeypatch: pytest.MonkeyPatch,
+    keyring_env: object,
+) -> None:
+    """Started with CLICKATELL_BASE_URL, Settings shows that URL, locked, not the stored one."""
+    from tray_app import app as tray_app_module
+
+    for name in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(name, str(tmp_path / name.lower()))
+    server, _ = servers
+    monkeypatch.setenv("CLICKATELL_BASE_URL", server.sim.base_url)
+    built = tray_app_module._build(qapp, demo=False, base_url=server.sim.base_url, verbose=False)
+    try:
+        assert built.actions is not None
+        built.actions.open_settings()
+        dialog = next(
+            w
+            for w in QApplication.topLevelWidgets()
+            if isinstance(w, SettingsDialog) and w.isVisible()
+        )
+        url = dialog.findChild(QLineEdit, "base_url")
+        assert url.text() == server.sim.base_url
+        assert not url.isEnabled()
+        assert dialog.findChild(QLabel, "base_url_locked") is not None
+        assert built.keeper.base_url == server.sim.base_url
+    finally:
+        for widget in QApplication.topLevelWidgets():
+            widget.close()
+        tray_app_module._tear_down(built)
