@@ -12,7 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QGuiApplication, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtGui import (
+    QColor,
+    QDesktopServices,
+    QGuiApplication,
+    QKeySequence,
+    QPalette,
+    QShortcut,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -54,7 +62,7 @@ class EventsWindow(QWidget):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Recent events — {APP_NAME}")
-        self.resize(560, 360)
+        self.resize(640, 360)
         self._feed = feed
         self._log_dir = log_dir
         self._opener = opener
@@ -62,6 +70,8 @@ class EventsWindow(QWidget):
         self.list.setObjectName("events")
         self.list.setAccessibleName("Recent events, newest first")
         self.list.setUniformItemSizes(True)
+        dark = self.palette().color(QPalette.ColorRole.Base).lightnessF() < 0.5
+        self._failed_colour = QColor("#ff8787" if dark else "#c92a2a")  # the mark reads alone
         self.copy_button = QPushButton("&Copy")
         self.copy_button.setObjectName("copy")
         self.copy_button.setToolTip("Copy the chosen line (session IDs in it are masked)")
@@ -98,6 +108,9 @@ class EventsWindow(QWidget):
         self.list.clear()
         for entry in self._feed.history.newest_first():
             item = QListWidgetItem(entry_line(entry))
+            item.setToolTip(entry.text)  # the whole line where the window is too narrow
+            if entry.kind is Kind.FAILED:
+                item.setForeground(self._failed_colour)
             self.list.addItem(item)
             if item.text() == chosen_text:
                 self.list.setCurrentItem(item)
