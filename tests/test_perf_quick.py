@@ -99,3 +99,12 @@ def test_every_row_has_a_verdict(figures: dict[str, Any]) -> None:
     assert figures["verdicts"]
     assert set(figures["verdicts"].values()) <= {"ok", "MISS", "n/a", "info"}
     assert "n/a" not in figures["verdicts"].values(), figures["notes"]
+
+
+def test_simulator_load_figures_and_bounded_memory(figures: dict[str, Any]) -> None:
+    """20 clients' sendmsg all answered; 20 000 messages leave RSS flat past the 10 000 kept."""
+    simulator = figures["simulator"]
+    assert _number(simulator["sendmsg_per_s_20_clients"])
+    assert figures["details"]["simulator"]["load"]["requests"] == 400
+    assert simulator["messages_sent"] == 20_000
+    assert simulator["rss_growth_past_limit_kib"] < 5 * 1024

@@ -103,6 +103,7 @@ def test_control_endpoints_refuse_cross_origin_requests(
         answer = http.post(f"{sim.base_url}{path}", data=data, headers=headers, timeout=5)
         assert answer.status_code == 403, path
         assert answer.text.startswith("Forbidden: ")
+        assert answer.headers["Connection"] == "close", "the client must not reuse it"
     assert http.get(f"{sim.base_url}/sim/", headers=headers, timeout=5).status_code == 403
     assert http.get(f"{sim.base_url}/sim/stats", headers=headers, timeout=5).status_code == 403
     assert sim.session_ids() == [session_id]

@@ -27,7 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tests.perf import behaviour_section, gui_section, refleak
+from tests.perf import behaviour_section, gui_section, refleak, sim_bench
 from tests.perf.report import Row, table, write_json
 from tests.perf.section import Plan, Result, Section
 
@@ -35,6 +35,7 @@ SECTIONS: list[Section] = [
     Section("gui", gui_section.run),
     Section("keeper", behaviour_section.run_keeper),
     Section("fuzz", behaviour_section.run_fuzz),
+    Section("simulator", sim_bench.run),
 ]
 
 

@@ -96,6 +96,7 @@ class Simulator:
         to_handset: float = 3.0,
         max_messages: int = DEFAULT_MAX_MESSAGES,
         log_text: bool = False,
+        max_connections: int | None = None,
     ) -> None:
         if not allow_remote and not is_loopback_host(host):
             raise ValueError(
@@ -125,6 +126,8 @@ class Simulator:
         self._thread: threading.Thread | None = None
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._server = SimServer((host, port), family, self)
+        if max_connections is not None:
+            self._server.max_connections = max_connections
 
     @property
     def lifetime(self) -> float:
