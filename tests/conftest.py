@@ -1,13 +1,24 @@
-"""Shared test set-up: Qt offscreen, an injected clock, and the real desktop stack on demand."""
+"""Shared test set-up: Qt offscreen, an injected clock, and the real desktop stack on demand.
+
+No test touches the desktop of the person running the suite. Two guards, set before anything
+is imported, hold for this process and every child that copies its environment:
+
+* the session bus: ``DBUS_SESSION_BUS_ADDRESS`` is replaced by an address where nothing
+  listens (and put back before every test), so a notification or a keyring call that a test
+  forgets to aim at a private bus fails instead of reaching the real desktop; the fixtures
+  of ``desktop_stack`` set the address of their own private bus;
+* temporary folders: ``TMPDIR`` is a folder of this run, so what a test or a child leaves
+  behind (the demo's ``clickatell-tray-demo-*``) can be seen; a demo folder still there at the
+  end fails the run, and the folder is removed either way.
+"""
 
 from __future__ import annotations
 
 import os
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
-
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -15,12 +26,36 @@ import requests
 
 from tray_app.core.clock import FakeClock
 
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
+NO_SESSION_BUS = "unix:path=/nonexistent/clickatell-tray-tests/no-session-bus"
+os.environ["DBUS_SESSION_BUS_ADDRESS"] = NO_SESSION_BUS
+RUN_TMP = tempfile.mkdtemp(prefix="clickatell-tray-tests-")
+os.environ["TMPDIR"] = RUN_TMP
+tempfile.tempdir = RUN_TMP
+DEMO_FOLDERS = "clickatell-tray-demo-*"
+
 if TYPE_CHECKING:
     from desktop_stack import SecretService
 
     from tray_app.services.credentials import CredentialStore
 
 pytest_plugins = ["desktop_stack", "desktop_sni"]
+
+
+@pytest.fixture(autouse=True)
+def _no_inherited_session_bus(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts on the dead bus address, whatever an earlier test did to os.environ."""
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", NO_SESSION_BUS)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_demo_folder_left() -> Iterator[None]:
+    """At the end of the run, no demo folder may remain; the run's TMPDIR goes either way."""
+    yield
+    left = sorted(path.name for path in Path(RUN_TMP).rglob(DEMO_FOLDERS))
+    shutil.rmtree(RUN_TMP, ignore_errors=True)
+    assert not left, f"demo folders left behind: {left}"
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT = 30
+TIMEOUT = 60  # the quick run takes about 20 s; room for a loaded machine
 
 RATIOS = ("startup_ratio", "rss_ratio", "idle_cpu_ratio", "ping_latency_ratio")
 
@@ -108,3 +108,16 @@ def test_simulator_load_figures_and_bounded_memory(figures: dict[str, Any]) -> N
     assert figures["details"]["simulator"]["load"]["requests"] == 400
     assert simulator["messages_sent"] == 20_000
     assert simulator["rss_growth_past_limit_kib"] < 5 * 1024
+
+
+def test_hostile_server_figures_hold(figures: dict[str, Any]) -> None:
+    """1 GiB refused, the trickle measured, the keeper retrying and never active past expiry."""
+    hostile = figures["details"]["hostile"]
+    assert hostile["rss"]["normal_answer"] == "ok"
+    assert hostile["rss"]["gib_answer"].startswith("error: the server's answer was larger")
+    assert _number(figures["hostile_gib_answer_extra_rss_mib"])
+    assert hostile["trickle"]["answer"].startswith("error: the server did not answer within")
+    assert _number(figures["hostile_trickle_ping_s"])
+    assert figures["hostile_keeper_state_after_hang_60s"] == "retrying"
+    assert figures["hostile_keeper_active_past_expiry_s"] == 0
+    assert hostile["keeper"]["requests_sent"] >= 2, "the retry never reached the server"

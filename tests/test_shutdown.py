@@ -6,6 +6,7 @@ point is what a process does when the terminal or the session goes away.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -16,9 +17,11 @@ import pytest
 import shiboken6
 from desktop_services import child_env
 from processes import SHOWN_TIMEOUT, SIMULATOR_LINE, launch_demo
+from PySide6.QtCore import QCoreApplication, QTimer
 from pytestqt.qtbot import QtBot
 
 from tray_app.qt.runners import ThreadRunner
+from tray_app.qt.unix_signals import quit_on_signals
 
 DEMO_FOLDERS = "clickatell-tray-demo-*"
 
@@ -92,3 +95,20 @@ def test_a_worker_finishing_after_its_runner_was_deleted_raises_nothing(qtbot: Q
 def _no_demo_folder_left(tmp_path: Path) -> Iterator[None]:
     yield
     assert list(tmp_path.rglob(DEMO_FOLDERS)) == []
+
+
+def test_a_signal_before_the_event_loop_runs_still_quits(qapp: QCoreApplication) -> None:
+    """Between setting the handlers and ``exec()`` (start-up under load), a SIGTERM is not lost."""
+    previous = {
+        sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+    }
+    notifier = quit_on_signals(qapp)
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        QTimer.singleShot(10_000, lambda: qapp.exit(99))  # the guard, should the quit be lost
+        assert qapp.exec() == 0
+    finally:
+        notifier.setEnabled(False)
+        signal.set_wakeup_fd(-1)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import signal
 import socket
 
-from PySide6.QtCore import QCoreApplication, QSocketNotifier
+from PySide6.QtCore import QCoreApplication, QSocketNotifier, QTimer
 
 
 def quit_on_signals(app: QCoreApplication) -> QSocketNotifier:
@@ -32,7 +32,10 @@ def quit_on_signals(app: QCoreApplication) -> QSocketNotifier:
             return
 
     def quit_app(_signum: int, _frame: object) -> None:
-        app.quit()
+        # Queued rather than app.quit(): a signal that lands after the handlers are set but
+        # before the event loop runs would otherwise be dropped (quit() does nothing while
+        # no loop runs) and the app would start anyway, to be killed later mid-teardown.
+        QTimer.singleShot(0, app.quit)
 
     notifier.activated.connect(drain)
     notifier.sockets = (reader, writer)  # type: ignore[attr-defined]
