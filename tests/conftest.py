@@ -30,7 +30,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
 NO_SESSION_BUS = "unix:path=/nonexistent/clickatell-tray-tests/no-session-bus"
 os.environ["DBUS_SESSION_BUS_ADDRESS"] = NO_SESSION_BUS
-RUN_TMP = tempfile.mkdtemp(prefix="clickatell-tray-tests-")
+RUN_TMP = tempfile.mkdtemp(prefix="ctt-")  # short: socket paths under it must fit 108 bytes
 os.environ["TMPDIR"] = RUN_TMP
 tempfile.tempdir = RUN_TMP
 DEMO_FOLDERS = "clickatell-tray-demo-*"
