@@ -421,3 +421,18 @@ def test_live_sessions_are_bounded_least_recently_used_first(
     assert len(alive) == 3
     assert first in alive, "used most recently of the old ones"
     assert second not in alive
+
+
+def test_sim_faults_sets_the_share_of_failed_deliveries_from_now_on(
+    http: requests.Session, sim: Simulator, clock: FakeClock
+) -> None:
+    url = f"{sim.base_url}/sim/faults"
+    before = send(http, sim)
+    assert http.post(url, data={"delivery_failure_rate": "1"}, timeout=5).text == "OK\n"
+    after = send(http, sim)
+    bad = {"delivery_failure_rate": "2", "fault_rate": "0.5"}
+    assert http.post(url, data=bad, timeout=5).status_code == 400
+    assert sim.fault_rate == 0, "all or nothing"
+    clock.advance(10)
+    assert call(http, sim, "querymsg", apimsgid=before).endswith("Status: 004")
+    assert call(http, sim, "querymsg", apimsgid=after).endswith("Status: 007")

@@ -18,6 +18,7 @@ from tray_app.core.same_origin import refusal
 from tray_app.sim import inbox
 from tray_app.sim.commands import HTTP_COMMANDS, UTILS_COMMANDS, answer
 from tray_app.sim.faults import HTML, PAGE_503, TEXT, check_kind
+from tray_app.sim.model import check_share
 
 if TYPE_CHECKING:
     from tray_app.sim.server import SimServer
@@ -189,13 +190,18 @@ class Handler(BaseHTTPRequestHandler):
     def _set_faults(self, params: dict[str, str]) -> None:
         """Apply /sim/faults all or nothing: every value is checked before any takes effect."""
         sim = self.server.simulator
-        latency, fault_rate = (
-            float(params[k]) if params.get(k) else None for k in ("latency", "fault_rate")
+        latency, fault_rate, delivery = (
+            float(params[k]) if params.get(k) else None
+            for k in ("latency", "fault_rate", "delivery_failure_rate")
         )
         kind = params.get("next_fault")
         if kind:
             check_kind(kind)
+        if delivery is not None:
+            check_share("delivery_failure_rate", delivery)
         sim.set_faults(latency=latency, fault_rate=fault_rate)
+        if delivery is not None:
+            sim.model.set_failure_rate(delivery)
         if kind:
             sim.force_next_fault(kind)
 

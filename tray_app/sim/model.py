@@ -71,6 +71,11 @@ def check_finite(name: str, value: float, *, minimum: float = 0.0) -> None:
         raise ValueError(f"{name} must be a finite number >= {minimum:g}, not {value!r}")
 
 
+def check_share(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be between 0 and 1, not {value!r}")
+
+
 class Model:
     """Accounts, sessions, balances and messages as Clickatell's servers keep them."""
 
@@ -90,8 +95,7 @@ class Model:
         if not (math.isfinite(lifetime) and lifetime > 0):
             raise ValueError(f"lifetime must be a positive number of seconds, not {lifetime!r}")
         check_finite("charge", charge)
-        if not 0.0 <= failure_rate <= 1.0:
-            raise ValueError(f"failure_rate must be between 0 and 1, not {failure_rate!r}")
+        check_share("failure_rate", failure_rate)
         self.lifetime = lifetime
         self.bare_ping_ok = bare_ping_ok
         self.charge = charge
@@ -188,6 +192,12 @@ class Model:
         return self.failure_rate > 0 and self._random.random() < self.failure_rate
 
     # The control side: these take the lock themselves.
+
+    def set_failure_rate(self, rate: float) -> None:
+        """The share of messages sent from now on whose delivery fails (status 007)."""
+        check_share("delivery_failure_rate", rate)
+        with self.lock:
+            self.failure_rate = rate
 
     def expire_all(self) -> None:
         """Forget every session now, as a server restart or a long sleep would."""

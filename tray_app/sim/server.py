@@ -20,8 +20,9 @@ another process (an end-to-end test, a person with curl) can steer a running sim
 
 * ``POST /sim/expire`` forgets every session now; answers ``OK``.
 * ``POST /sim/faults`` with any of the form fields ``latency`` (seconds), ``fault_rate``
-  (0..1) and ``next_fault`` (``503``, ``garbage``, ``drop`` or ``hang``); answers ``OK``,
-  or status 400 and changes nothing when a value is invalid.
+  (0..1), ``next_fault`` (``503``, ``garbage``, ``drop`` or ``hang``) and
+  ``delivery_failure_rate`` (0..1, the share of messages sent from then on whose delivery
+  fails); answers ``OK``, or status 400 and changes nothing when a value is invalid.
 * ``GET /sim/stats`` answers JSON ``{command: {outcome: count}}``.
 * ``POST /sim/credits`` with ``add`` (credits, may be negative) or ``balance``, and
   optionally ``api_id`` and ``user`` to pick one account (else every account); answers the
