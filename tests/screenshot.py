@@ -35,7 +35,8 @@ def _wait_for_line(process: subprocess.Popen[str], prefix: str, seconds: float) 
     raise RuntimeError(f"no {prefix!r} line within {seconds} s")
 
 
-def _panel_centre(env: dict[str, str]) -> tuple[int, int]:
+def _panel_click_point(env: dict[str, str]) -> tuple[int, int]:
+    """Near the icon's lower edge, so that the menu opens under the icon, not over it."""
     window = subprocess.run(
         ["xdotool", "search", "--name", "^panel$"], env=env, capture_output=True, text=True
     ).stdout.split()[0]
@@ -48,7 +49,7 @@ def _panel_centre(env: dict[str, str]) -> tuple[int, int]:
     ).stdout
     values = dict(line.split("=", 1) for line in shape.split())
     x, y, w, h = (int(values[k]) for k in ("X", "Y", "WIDTH", "HEIGHT"))
-    return x + w // 2, y + h // 2
+    return x + w // 2, y + h - 2
 
 
 def take(out: Path) -> None:
@@ -90,7 +91,7 @@ def take(out: Path) -> None:
             processes.append(demo)
             _wait_for_line(demo, "tray-shown", 20)
             time.sleep(3)  # signed in, balance fetched
-            x, y = _panel_centre(child_env(overrides))
+            x, y = _panel_click_point(child_env(overrides))
             env = child_env(overrides)
             subprocess.run(["xdotool", "mousemove", str(x), str(y), "click", "3"], env=env)
             subprocess.run(["xdotool", "mousemove", "40", "700"], env=env)  # off the menu
