@@ -2,9 +2,13 @@
 
 Decisions taken here:
 
-* One instance per user: a second launch asks the first to open its status
-  window or menu and exits 0. The demo has an instance of its own, so it can
-  run beside the real app.
+* One owner per user: the tray takes the owner's lock and answers the control
+  socket (:mod:`tray_app.qt.control`, :mod:`tray_app.qt.owner`). A second launch
+  asks the first to open its status window or menu and exits 0; an owner that
+  holds the lock but does not answer is reported, never replaced. An owner
+  directory that another user made, or that is open to others, stops the start
+  with one line saying what is wrong (exit 1). The demo is an owner of its
+  own, so it can run beside the real app.
 * No system tray at start (the panel may come up after the app at login):
   wait up to ``TRAY_WAIT_SECONDS`` while saying so on stderr, then open a
   small status window that explains why and names the GNOME AppIndicator
@@ -34,8 +38,9 @@ from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from tray_app import APP_ID, APP_NAME, __version__
 from tray_app.core.state import Snapshot, State
-from tray_app.qt.single_instance import SingleInstance, default_name
+from tray_app.qt.control import ControlServer
 from tray_app.qt.unix_signals import quit_on_signals
+from tray_app.services.owner_files import UnsafeDirectory
 
 if TYPE_CHECKING:
     from tray_app.qt.keeper import Keeper
@@ -126,14 +131,14 @@ def run(*, demo: bool, base_url: str | None, verbose: bool, hidden: bool = False
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(APP_ID)
     app.setQuitOnLastWindowClosed(False)
-    instance = SingleInstance(default_name("demo" if demo else ""))
-    if not instance.claim():
-        delivered = instance.send("show")
-        print(
-            f"{APP_NAME} is already running"
-            + ("; asked it to show itself." if delivered else ", but it did not answer."),
-            file=sys.stderr,
-        )
+    server = ControlServer(demo=demo)
+    try:
+        claimed = server.claim()
+    except UnsafeDirectory as exc:
+        print(f"{APP_NAME}: cannot start: {exc}", file=sys.stderr)
+        return 1
+    if not claimed:
+        print(f"{APP_NAME} is already running{_ask_to_show(demo)}", file=sys.stderr)
         return 0
     signal_wakeup = quit_on_signals(app)
     early_icon = _early_icon()
@@ -148,8 +153,8 @@ def run(*, demo: bool, base_url: str | None, verbose: bool, hidden: bool = False
             app.exit(1)
             return
         built.append(services)
-        instance.command_received.connect(lambda command: _obey(services, command))
-        services.keep.extend([instance, signal_wakeup])
+        owner = _serve_control(server, services, demo=demo)
+        services.keep.extend([server, owner, signal_wakeup])
         _show_tray_when_available(services)
         if not hidden:
 
@@ -164,7 +169,39 @@ def run(*, demo: bool, base_url: str | None, verbose: bool, hidden: bool = False
     code = app.exec()
     if built:
         _tear_down(built[0])
+    server.close()
     return code
+
+
+def _ask_to_show(demo: bool) -> str:
+    """Ask the running owner to show itself; the rest of the sentence that says how it went."""
+    from tray_app.services.control_client import OwnerUnreachable, ask, find_owner
+
+    try:
+        owner = find_owner(demo=demo)
+        if owner is None:
+            return ", but it has just quit; start again."
+        ask(owner, "show", timeout=2.0)
+    except (OwnerUnreachable, UnsafeDirectory) as exc:
+        return f", but it did not answer: {exc}"
+    return "; asked it to show itself."
+
+
+def _serve_control(server: ControlServer, services: Services, *, demo: bool) -> QObject:
+    """The tray answers the control socket as the owner of the session."""
+    from tray_app.qt.owner import SessionOwner
+
+    owner = SessionOwner(
+        services.keeper,
+        kind="demo tray" if demo else "tray",
+        show=lambda: _show_status(services),
+        quit=services.app.quit,
+    )
+    if services.proxy is not None:
+        services.proxy.url_changed.connect(owner.set_proxy_url)
+        owner.set_proxy_url(services.proxy.url)
+    server.serve(owner.handle)
+    return owner
 
 
 def _early_icon() -> QSystemTrayIcon | None:
@@ -372,15 +409,7 @@ def _offscreen() -> bool:
     return QApplication.platformName() == "offscreen"
 
 
-def _obey(services: Services, command: str) -> None:
-    """A second launch sent a command: ``quit``, or (the default) show ourselves."""
-    if command == "quit":
-        services.app.quit()
-    else:
-        _show_status(services)
-
-
-def _show_status(services: Services) -> None:
+def _show_status(services: Services) -> bool:
     """A second launch asked us to show ourselves: the menu at the icon, else the status window.
 
     Only an XEmbed icon has a place on screen; on StatusNotifierItem hosts (and so on every
@@ -395,6 +424,7 @@ def _show_status(services: Services) -> None:
         view.menu.popup(view.tray.geometry().center())
     else:
         services.status_window().present()
+    return True
 
 
 def _tear_down(services: Services) -> None:

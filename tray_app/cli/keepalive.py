@@ -29,7 +29,10 @@ def _run_owner(args: argparse.Namespace, *, proxy_port: int | None) -> int:
     """Keep the session alive until a signal; with ``proxy_port``, serve the proxy there too."""
     from PySide6.QtCore import QCoreApplication
 
+    from tray_app.qt.control import ControlServer
     from tray_app.qt.keeper import Keeper
+    from tray_app.qt.owner import SessionOwner
+    from tray_app.services.owner_files import UnsafeDirectory
     from tray_app.services.settings import Settings
 
     url = base_url(args)
@@ -39,8 +42,21 @@ def _run_owner(args: argparse.Namespace, *, proxy_port: int | None) -> int:
     except ValueError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
     app = QCoreApplication.instance() or QCoreApplication([])
+    server = ControlServer()
+    try:
+        claimed = server.claim()
+    except UnsafeDirectory as exc:
+        raise CliError(f"cannot keep the session: {exc}", EXIT_OTHER) from None
+    if not claimed:
+        raise CliError(
+            "another process already keeps the session alive; ask it with: clickatell-tray status",
+            EXIT_OTHER,
+        )
     credential_store = store()
     keeper = Keeper(credential_store, base_url=url, interval=interval)
+    kind = "keepalive" if proxy_port is None else "proxy"
+    owner = SessionOwner(keeper, kind=kind, quit=app.quit)
+    server.serve(owner.handle)
     reporter = _KeepaliveReporter(credential_store.problem)
     keeper.snapshot_changed.connect(reporter.snapshot)
     keeper.event.connect(reporter.event)
@@ -59,6 +75,8 @@ def _run_owner(args: argparse.Namespace, *, proxy_port: int | None) -> int:
             raise CliError(
                 f"cannot serve on 127.0.0.1:{proxy_port}: {reason}", EXIT_OTHER
             ) from None
+        proxy.url_changed.connect(owner.set_proxy_url)
+        owner.set_proxy_url(proxy.url)
         print(f"proxy: {proxy.url}", flush=True)
     keeper.start()
     print(f"keeping the session alive against {url}, ping every {interval:g} s", flush=True)
@@ -66,6 +84,7 @@ def _run_owner(args: argparse.Namespace, *, proxy_port: int | None) -> int:
     if proxy is not None:
         proxy.stop()
     keeper.stop()
+    server.close()
     wakeup.setEnabled(False)
     print("stopped", flush=True)
     return EXIT_OK

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from tray_app.cli import desktop_entry, keepalive, session_commands, simulate
+from tray_app.cli import desktop_entry, keepalive, session_commands, simulate, status_commands
 from tray_app.cli.common import base_url, setup_console_logging
 from tray_app.cli.errors import EXIT_OTHER, CliError, exit_code_for, explain
 from tray_app.cli.parser import build_parser
@@ -14,6 +14,7 @@ from tray_app.core.protocol import ApiError
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     **session_commands.COMMANDS,
+    **status_commands.COMMANDS,
     "keepalive": keepalive.cmd_keepalive,
     "proxy": keepalive.cmd_proxy,
     "simulate": simulate.cmd_simulate,

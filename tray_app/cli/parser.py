@@ -79,17 +79,39 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
 
-    login = command("login", "sign in and keep the credentials and session ID in the keyring")
+    login = command("login", "sign in; with a tray running, the tray signs in (one session)")
     login.add_argument("--api-id", required=True, help="the HTTP API's api_id")
     login.add_argument("--user", required=True, help="the API user name")
     login.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
-    command("logout", "forget the stored credentials and session ID")
-    command("status", "show the stored session: masked ID and time to expiry")
-    command("ping", "ping the stored session, which keeps it alive 15 more minutes")
-    command("session-id", "print the stored session ID alone, for $(clickatell-tray session-id)")
-    command("balance", "show the account's credit (this keeps the session alive too)")
+    logout = command("logout", "sign out and forget the stored credentials and session ID")
+    status = command("status", "show the session: state, masked ID, time to expiry, next ping")
+    status.add_argument(
+        "--json", action="store_true", help="one JSON object (times in ISO 8601), for prompts"
+    )
+    ping = command("ping", "ping the session now, which keeps it alive 15 more minutes")
+    session_id = command(
+        "session-id", "print the live session ID alone, for $(clickatell-tray session-id)"
+    )
+    session_id.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 4 unless the ID is alive right now (pings it when no tray runs)",
+    )
+    balance = command("balance", "show the account's credit (this keeps the session alive too)")
+    run = command(
+        "exec",
+        "run CMD with CLICKATELL_SESSION_ID, CLICKATELL_SESSION_EXPIRES and CLICKATELL_BASE_URL "
+        "in its environment; exits with CMD's code",
+    )
+    run.add_argument("cmd", nargs=argparse.REMAINDER, metavar="[--] CMD [ARGS…]")
+    for sub in (login, logout, status, ping, session_id, balance, run):
+        sub.add_argument(
+            "--demo",
+            action="store_true",
+            help="ask the running demo (clickatell-tray --demo) instead of the real app",
+        )
     keepalive = command("keepalive", "keep the session alive from a terminal, without a tray")
     proxy = command(
         "proxy",

@@ -1,7 +1,9 @@
-"""The one-shot session commands: login, logout, status, ping, session-id, balance.
+"""The commands that change or use the session: login, logout, ping, balance.
 
-With no owner running, each does the work itself through the exchange the keeper uses, so
-what a request proves (the ID, the credentials, the expiry) is recorded by the same rules.
+With an owner running (the tray, ``keepalive``), each asks it and prints its truth: ``login``
+hands it the new credentials (one session, never two) and ``logout`` signs it out. With no
+owner, each does the work itself through the exchange the keeper uses, so what a request
+proves (the ID, the credentials, the expiry) is recorded by the same rules.
 """
 
 from __future__ import annotations
@@ -13,19 +15,11 @@ import time
 from collections.abc import Callable
 
 from tray_app.cli.common import exchange, store, stored_session
-from tray_app.cli.errors import EXIT_OK, EXIT_OTHER, EXIT_SESSION_GONE, EXIT_USAGE, CliError
+from tray_app.cli.errors import EXIT_OK, EXIT_OTHER, EXIT_USAGE, CliError
+from tray_app.cli.owner_link import answer_of, kept_by, running_owner
 from tray_app.core.protocol import Command
 from tray_app.core.redact import mask_id
 from tray_app.core.state import mm_ss
-
-
-def _expires_text(expires_at: float | None) -> str:
-    if expires_at is None:
-        return "unknown"
-    left = expires_at - time.time()
-    if left <= 0:
-        return "expired (unless used elsewhere since)"
-    return f"in {mm_ss(left)} (if not used elsewhere since)"
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -36,12 +30,22 @@ def _read_password(from_stdin: bool) -> str:
     return getpass.getpass("Password: ")
 
 
+def _alive_for(expires_at: float | None) -> str:
+    return mm_ss(expires_at - time.time()) if expires_at is not None else "an unknown time"
+
+
 def cmd_login(args: argparse.Namespace) -> int:
     from tray_app.services.credentials import Credentials
 
     password = _read_password(args.password_stdin)
     if not password:
         raise CliError("no password given", EXIT_USAGE)
+    owner = running_owner(args)
+    if owner is not None:
+        fields = {"api_id": args.api_id, "user": args.user, "password": password}
+        answer = answer_of(owner, "login", **fields)
+        print(f"signed in; session {answer['session_id']} kept alive by {kept_by(answer)}")
+        return EXIT_OK
     credential_store = store()
     through = exchange(args, credential_store)
     offered = Credentials(args.api_id, args.user, password)
@@ -55,6 +59,11 @@ def cmd_login(args: argparse.Namespace) -> int:
 
 
 def cmd_logout(args: argparse.Namespace) -> int:
+    owner = running_owner(args)
+    if owner is not None:
+        answer_of(owner, "logout")
+        print("signed out; credentials and session ID forgotten")
+        return EXIT_OK
     credential_store = store()
     credential_store.clear()
     if credential_store.problem:
@@ -63,41 +72,28 @@ def cmd_logout(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_status(args: argparse.Namespace) -> int:
-    credential_store = store()
-    session_id, expires_at = credential_store.load_session()
-    credentials = credential_store.load()
-    if credential_store.problem:
-        raise CliError(credential_store.problem, EXIT_OTHER)
-    if not session_id:
-        state = "signed out" if credentials is None else "no session (credentials stored)"
-        print(f"state:      {state}")
-        return EXIT_SESSION_GONE
-    stale = expires_at is not None and expires_at <= time.time()
-    print(f"state:      {'expired' if stale else 'active'}")
-    print(f"session ID: {mask_id(session_id)}")
-    print(f"expires:    {_expires_text(expires_at)}")
-    if credentials is not None:
-        print(f"account:    {credentials.user} (api_id {credentials.api_id})")
-    return EXIT_OK
-
-
 def cmd_ping(args: argparse.Namespace) -> int:
+    owner = running_owner(args)
+    if owner is not None:
+        answer = answer_of(owner, "ping")
+        renewed = " (signed in again: the ID changed)" if answer.get("renewed") else ""
+        alive = _alive_for(answer.get("expires_at"))
+        print(f"OK: session {answer['session_id']} alive for {alive}{renewed}")
+        return EXIT_OK
     credential_store = store()
     through = exchange(args, credential_store)
     session_id, _expires_at = stored_session(credential_store)
     proof = through.run(through.attempt(Command.PING, session_id))
-    left = mm_ss(proof.expires_at - time.time())
-    print(f"OK: session {mask_id(proof.session_id)} alive for {left}")
-    return EXIT_OK
-
-
-def cmd_session_id(args: argparse.Namespace) -> int:
-    print(stored_session(store())[0])
+    print(f"OK: session {mask_id(proof.session_id)} alive for {_alive_for(proof.expires_at)}")
     return EXIT_OK
 
 
 def cmd_balance(args: argparse.Namespace) -> int:
+    owner = running_owner(args)
+    if owner is not None:
+        answer = answer_of(owner, "balance")
+        print(f"credit: {answer['balance']:g}")
+        return EXIT_OK
     credential_store = store()
     through = exchange(args, credential_store)
     session_id, _expires_at = stored_session(credential_store)
@@ -109,8 +105,6 @@ def cmd_balance(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "login": cmd_login,
     "logout": cmd_logout,
-    "status": cmd_status,
     "ping": cmd_ping,
-    "session-id": cmd_session_id,
     "balance": cmd_balance,
 }

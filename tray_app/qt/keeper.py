@@ -113,6 +113,11 @@ class Keeper(QObject):
         return self._last
 
     @property
+    def in_flight(self) -> Request | None:
+        """The request under way, if any: those who wait for the keeper to settle look here."""
+        return self._plan.in_flight
+
+    @property
     def wake_at(self) -> float | None:
         """The wall-clock time the timer is aimed at (it fires a few ms after); None while off."""
         return self._wake_at

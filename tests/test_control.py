@@ -1,0 +1,538 @@
+"""The owner's lock and control socket: claiming, one JSON line each way, limits, squatters.
+
+Every test has a private runtime directory of its own (or, for the squatting cases, a shared
+sticky temporary directory of its own, like /tmp). The cross-user cases use a real second
+user made with ``useradd``; they skip only where that is impossible, and never in CI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from desktop_stack import REQUIRE_DESKTOP
+from processes import LineReader
+from pytestqt.qtbot import QtBot
+
+from tray_app.core import control
+from tray_app.core.control import ControlRequest
+from tray_app.qt.control import ControlServer, Reply
+from tray_app.services import control_client
+from tray_app.services.control_client import Owner, OwnerUnreachable, ask, find_owner
+from tray_app.services.owner_files import DIR_NAME, UnsafeDirectory, owner_dir
+
+SQUATTER = "cst-squatter"
+CLI = [sys.executable, "-m", "tray_app"]
+
+
+@pytest.fixture
+def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private XDG_RUNTIME_DIR for this test, short enough for socket paths."""
+    path = Path(tempfile.mkdtemp(prefix="cst-run-", dir="/tmp"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(path))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def echo(request: ControlRequest, reply: Reply) -> None:
+    reply.send(control.ok(op=request.op, profile=request.profile))
+
+
+@pytest.fixture
+def server(runtime: Path) -> Iterator[ControlServer]:
+    claimed = ControlServer()
+    assert claimed.claim()
+    claimed.serve(echo)
+    yield claimed
+    claimed.close()
+
+
+def ask_in_thread(qtbot: QtBot, op: str, fields: dict[str, str] | None = None) -> dict[str, object]:
+    """The plain client blocks, so it runs on a thread while this one runs the event loop."""
+    import threading
+
+    found: list[object] = []
+
+    def run() -> None:
+        owner = find_owner()
+        assert owner is not None
+        try:
+            found.append(ask(owner, op, fields, timeout=10))
+        except Exception as exc:
+            found.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    qtbot.waitUntil(lambda: bool(found), timeout=15000)
+    (result,) = found
+    if isinstance(result, Exception):
+        raise result
+    assert isinstance(result, dict)
+    return result
+
+
+def raw_exchange(qtbot: QtBot, path: str, data: bytes, *, close: bool = False) -> bytes:
+    """Write ``data`` as a foreign client would and read whatever comes back until EOF."""
+    import threading
+
+    got: list[bytes] = []
+
+    def run() -> None:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(10)
+            sock.connect(path)
+            sock.sendall(data)
+            if close:
+                sock.shutdown(socket.SHUT_WR)
+            chunks = b""
+            try:
+                while chunk := sock.recv(65536):
+                    chunks += chunk
+            except ConnectionResetError:
+                pass  # an abort() from the other end: what came before it still counts
+            got.append(chunks)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    qtbot.waitUntil(lambda: bool(got), timeout=15000)
+    return got[0]
+
+
+def test_the_owner_lives_in_a_private_directory_with_a_lock_and_a_user_only_socket(
+    server: ControlServer, runtime: Path
+) -> None:
+    directory = runtime / DIR_NAME
+    info = directory.lstat()
+    assert stat.S_ISDIR(info.st_mode) and stat.S_IMODE(info.st_mode) == 0o700
+    assert server.path == str(directory / "owner.sock")
+    assert stat.S_ISSOCK(os.stat(server.path).st_mode)
+    assert os.stat(server.path).st_mode & 0o077 == 0
+    assert (directory / "owner.lock").read_text().strip() == str(os.getpid())
+
+
+def test_a_second_claim_fails_while_the_lock_is_held_and_the_client_finds_the_owner(
+    server: ControlServer,
+) -> None:
+    assert not ControlServer().claim()
+    assert find_owner() == Owner(str(server.path), os.getpid())
+    assert find_owner(demo=True) is None
+    demo = ControlServer(demo=True)
+    assert demo.claim(), "the demo is an owner of its own"
+    demo.close()
+
+
+def test_a_request_is_answered_with_one_json_line(server: ControlServer, qtbot: QtBot) -> None:
+    assert ask_in_thread(qtbot, "status") == {"ok": True, "op": "status", "profile": "default"}
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"status\n", "not a JSON line"),
+        (b'{"op": "reboot", "profile": "default"}\n', "op must be one of"),
+        (b'{"op": "status", "profile": "work"}\n', "profile must be one of"),
+        (b'{"op": "status", "profile": "default", "x": "1"}\n', "status takes no other fields"),
+        (b'{"op": "login", "profile": "default", "api_id": "1"}\n', "login takes api_id"),
+        (b"[1, 2]\n", "not a JSON object"),
+        (b"\xff\xfe\n", "not a JSON line"),
+        (b"x" * (control.MAX_REQUEST_BYTES + 10), "at most"),
+    ],
+    ids=[
+        "bare-word",
+        "unknown-op",
+        "unknown-profile",
+        "extra-field",
+        "login-short",
+        "array",
+        "binary",
+        "flood",
+    ],
+)
+def test_a_bad_request_gets_a_bad_request_answer_and_the_server_keeps_serving(
+    server: ControlServer, qtbot: QtBot, data: bytes, reason: str
+) -> None:
+    assert server.path is not None
+    answer = json.loads(raw_exchange(qtbot, server.path, data))
+    assert answer["ok"] is False
+    assert answer["category"] == control.BAD_REQUEST
+    assert reason in answer["error"]
+    assert ask_in_thread(qtbot, "ping")["op"] == "ping"
+
+
+def test_a_silent_client_is_answered_and_dropped_after_the_read_timeout(
+    server: ControlServer, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(control, "READ_TIMEOUT", 0.2)
+    assert server.path is not None
+    answer = json.loads(raw_exchange(qtbot, server.path, b'{"op": "sta'))
+    assert answer["category"] == control.BAD_REQUEST
+    assert "no request line within" in answer["error"]
+
+
+def test_the_password_of_a_login_request_stays_out_of_its_repr() -> None:
+    line = control.encode_request("login", api_id="1", user="u", password="s3cret-pw")
+    request = control.decode_request(line.rstrip(b"\n"))
+    assert request.fields["password"] == "s3cret-pw"
+    assert "s3cret-pw" not in repr(request)
+
+
+def test_a_socket_file_left_by_a_crash_is_reclaimed(runtime: Path, qtbot: QtBot) -> None:
+    directory = runtime / DIR_NAME
+    directory.mkdir(mode=0o700)
+    leftover = socket.socket(socket.AF_UNIX)
+    leftover.bind(str(directory / "owner.sock"))
+    leftover.close()  # the file stays and nobody listens: what a crash leaves behind
+    claimed = ControlServer()
+    assert claimed.claim()
+    claimed.serve(echo)
+    try:
+        assert ask_in_thread(qtbot, "show")["op"] == "show"
+    finally:
+        claimed.close()
+
+
+HOLDER = textwrap.dedent(
+    """
+    import os, resource, sys
+    from PySide6.QtCore import QCoreApplication
+    from tray_app.core import control
+    from tray_app.qt.control import ControlServer
+
+    app = QCoreApplication([])
+    server = ControlServer()
+    print("claimed" if server.claim() else "refused", flush=True)
+    server.serve(lambda request, reply: reply.send(control.ok()))
+    if sys.argv[1] == "exhaust":
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, 256), hard))
+        held = []
+        try:
+            while True:
+                held.append(os.open(os.devnull, os.O_RDONLY))
+        except OSError:
+            print("out of file descriptors", flush=True)
+    app.exec()
+    """
+)
+
+
+@pytest.fixture
+def holder_process(
+    runtime: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[subprocess.Popen[str], LineReader]]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, request.param],
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    out = LineReader(process.stdout)
+    try:
+        out.wait_for("claimed", 30)
+        yield process, out
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("holder_process", ["serve"], indirect=True)
+def test_after_the_owner_is_killed_the_lock_is_free_at_once(
+    holder_process: tuple[subprocess.Popen[str], LineReader], qtbot: QtBot
+) -> None:
+    process, _out = holder_process
+    assert not ControlServer().claim()
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    assert (Path(os.environ["XDG_RUNTIME_DIR"]) / DIR_NAME / "owner.sock").exists()
+    here = ControlServer()
+    assert here.claim()
+    here.serve(echo)
+    try:
+        assert ask_in_thread(qtbot, "status")["ok"] is True
+    finally:
+        here.close()
+
+
+@pytest.mark.parametrize("holder_process", ["exhaust"], indirect=True)
+def test_an_owner_out_of_file_descriptors_is_reported_and_never_replaced(
+    holder_process: tuple[subprocess.Popen[str], LineReader],
+    runtime: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    process, out = holder_process
+    out.wait_for("out of file descriptors", 30)
+    socket_file = runtime / DIR_NAME / "owner.sock"
+    before = socket_file.stat().st_ino
+    launch = subprocess.run(
+        [*CLI, "--hidden"],
+        env={
+            **os.environ,
+            "QT_QPA_PLATFORM": "offscreen",
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert launch.returncode == 0, launch.stderr
+    assert "is already running, but it did not answer" in launch.stderr
+    assert "Traceback" not in launch.stderr
+    assert process.poll() is None
+    # Qt closes a server whose accept() failed (EMFILE), which removes its socket file: either
+    # way no second copy may have put a socket of its own there.
+    assert not socket_file.exists() or socket_file.stat().st_ino == before
+    monkeypatch.setattr(control_client, "CONNECT_RETRY_SECONDS", 0.5)
+    owner = find_owner()
+    assert owner is not None and owner.pid == process.pid
+    with pytest.raises(OwnerUnreachable):
+        ask(owner, "status", timeout=1)
+
+
+# Other users on the same machine.
+
+
+def _second_user() -> pwd.struct_passwd:
+    """A real second user, made with useradd; skip (fail in CI) where that cannot be done."""
+    try:
+        return pwd.getpwnam(SQUATTER)
+    except KeyError:
+        pass
+    if os.geteuid() == 0 and shutil.which("useradd"):
+        made = subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SQUATTER],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if made.returncode == 0:
+            return pwd.getpwnam(SQUATTER)
+        reason = f"useradd failed: {made.stderr.strip()}"
+    else:
+        reason = "a second user needs root and useradd"
+    if os.environ.get(REQUIRE_DESKTOP) == "1":
+        pytest.fail(f"{reason} ({REQUIRE_DESKTOP}=1 forbids skipping)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def other_user() -> pwd.struct_passwd:
+    return _second_user()
+
+
+@pytest.fixture
+def shared_tmp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A sticky world-writable folder standing in for /tmp, with XDG_RUNTIME_DIR unset."""
+    path = Path(tempfile.mkdtemp(prefix="cst-tmp-", dir="/tmp"))
+    path.chmod(0o1777)
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setenv("TMPDIR", str(path))
+    tempfile.tempdir = None
+    yield path
+    tempfile.tempdir = None
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def as_user(
+    user: pwd.struct_passwd, code: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """Run Python ``code`` as ``user`` (setpriv drops root), its output read line by line."""
+    return subprocess.Popen(
+        [
+            "setpriv",
+            f"--reuid={user.pw_uid}",
+            f"--regid={user.pw_gid}",
+            "--clear-groups",
+            sys.executable,
+            "-c",
+            code,
+            *args,
+        ],
+        env={
+            **os.environ,
+            "HOME": "/nonexistent",
+            "QT_QPA_PLATFORM": "offscreen",
+            "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+            **(env or {}),
+        },
+        cwd="/",
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+SQUAT = textwrap.dedent(
+    """
+    import os, socket, sys
+    directory = sys.argv[1]
+    os.mkdir(directory, 0o777)
+    os.chmod(directory, 0o777)
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(os.path.join(directory, "owner.sock"))
+    os.chmod(os.path.join(directory, "owner.sock"), 0o777)
+    listener.listen(5)
+    print("squatting", flush=True)
+    listener.settimeout(30)
+    try:
+        connection, _ = listener.accept()
+        print("someone connected", flush=True)
+    except OSError:
+        pass
+    """
+)
+
+
+def start_tray(env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """A real tray launch that stops itself: it should refuse before it ever gets going."""
+    return subprocess.run(
+        [*CLI, "--hidden"],
+        env={
+            **os.environ,
+            "QT_QPA_PLATFORM": "offscreen",
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+            **(env_extra or {}),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_directory_made_by_another_user_stops_the_start_with_exactly_what_is_wrong(
+    other_user: pwd.struct_passwd, shared_tmp: Path
+) -> None:
+    expected = shared_tmp / f"{DIR_NAME}-{os.geteuid()}"
+    assert owner_dir() == expected
+    squatter = as_user(other_user, SQUAT, str(expected))
+    assert squatter.stdout is not None
+    out = LineReader(squatter.stdout)
+    try:
+        out.wait_for("squatting", 30)
+        assert expected.lstat().st_uid == other_user.pw_uid
+        launch = start_tray()
+        for command in (["status"], ["keepalive"]):
+            result = subprocess.run(
+                [*CLI, *command],
+                env={**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"},
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert result.returncode == 1, result.stderr
+            assert f"belongs to {SQUATTER}, not to you" in result.stderr
+    finally:
+        squatter.kill()
+        squatter.wait(timeout=10)
+    assert launch.returncode == 1, launch.stderr
+    assert "already running" not in launch.stderr
+    assert f"cannot start: {expected} belongs to {SQUATTER}, not to you" in launch.stderr
+    assert "Traceback" not in launch.stderr
+    assert "someone connected" not in out.rest(), "the app talked to another user's socket"
+
+
+def test_an_old_style_socket_planted_by_another_user_does_not_stop_the_app(
+    other_user: pwd.struct_passwd, shared_tmp: Path, qtbot: QtBot
+) -> None:
+    """The name the app used before (``<tmp>/<app id>-<user>``) no longer means anything."""
+    from tray_app import APP_ID
+
+    planted = shared_tmp / f"{APP_ID}-{pwd.getpwuid(os.geteuid()).pw_name}"
+    code = SQUAT.replace("os.mkdir(directory, 0o777)\nos.chmod(directory, 0o777)\n", "")
+    squatter = as_user(
+        other_user, code.replace('os.path.join(directory, "owner.sock")', "directory"), str(planted)
+    )
+    assert squatter.stdout is not None
+    out = LineReader(squatter.stdout)
+    try:
+        out.wait_for("squatting", 30)
+        here = ControlServer()
+        assert here.claim()
+        here.serve(echo)
+        assert ask_in_thread(qtbot, "status")["ok"] is True
+        here.close()
+    finally:
+        squatter.kill()
+        squatter.wait(timeout=10)
+
+
+@pytest.mark.parametrize("problem", ["open-mode", "symlink"])
+def test_a_directory_open_to_others_or_a_symlink_is_refused_with_the_fix(
+    shared_tmp: Path, problem: str
+) -> None:
+    expected = shared_tmp / f"{DIR_NAME}-{os.geteuid()}"
+    if problem == "open-mode":
+        expected.mkdir()
+        expected.chmod(0o777)
+        words = f"{expected} is open to other users (mode 0777); run: chmod 700 {expected}"
+    else:
+        target = shared_tmp / "elsewhere"
+        target.mkdir(mode=0o700)
+        expected.symlink_to(target)
+        words = f"{expected} is a symbolic link, not a directory; remove it"
+    with pytest.raises(UnsafeDirectory, match="^" + words.replace("(", r"\(").replace(")", r"\)")):
+        ControlServer().claim()
+    launch = start_tray()
+    assert launch.returncode == 1
+    assert words in launch.stderr
+    assert "Traceback" not in launch.stderr
+
+
+OTHER_OWNER = textwrap.dedent(
+    """
+    from PySide6.QtCore import QCoreApplication, QTimer
+    from tray_app.core import control
+    from tray_app.qt.control import ControlServer
+
+    app = QCoreApplication([])
+    server = ControlServer()
+    assert server.claim()
+    server.serve(lambda request, reply: reply.send(control.ok(secret="only for my user")))
+    print("serving", server.path, flush=True)
+    QTimer.singleShot(30000, app.quit)
+    app.exec()
+    """
+)
+
+
+def test_the_owner_answers_its_own_user_only_and_the_client_trusts_its_own_user_only(
+    other_user: pwd.struct_passwd, qtbot: QtBot
+) -> None:
+    """An owner run by another user: root can reach its socket (root passes any mode), but
+    the owner sees a peer that is not its user and hangs up, and the client sees an owner that
+    is not its user and refuses the answer: SO_PEERCRED on both ends."""
+    runtime = Path(tempfile.mkdtemp(prefix="cst-other-", dir="/tmp"))
+    os.chown(runtime, other_user.pw_uid, other_user.pw_gid)
+    runtime.chmod(0o700)
+    owner = as_user(other_user, OTHER_OWNER, env={"XDG_RUNTIME_DIR": str(runtime)})
+    try:
+        assert owner.stdout is not None
+        out = LineReader(owner.stdout)
+        path = out.wait_for("serving ", 30).removeprefix("serving ")
+        assert os.stat(path).st_uid == other_user.pw_uid
+        answer = raw_exchange(qtbot, path, control.encode_request("status"))
+        assert answer == b"", "the owner answered a process of another user"
+        with pytest.raises(OwnerUnreachable, match="is not yours"):
+            ask(Owner(path, None), "status", timeout=5)
+    finally:
+        owner.kill()
+        owner.wait(timeout=10)
+        shutil.rmtree(runtime, ignore_errors=True)

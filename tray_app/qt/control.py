@@ -1,0 +1,218 @@
+"""The owner's control socket: claims ownership with the lock, then answers one line per client.
+
+:meth:`ControlServer.claim` takes the lock in the private directory
+(:mod:`tray_app.services.owner_files`); only then does it listen, removing a socket file
+left by a crash (nobody else can hold the lock, so nobody else can be listening there).
+Each connection is served like this:
+
+* the peer must be this same user (``SO_PEERCRED``), else it is dropped unanswered;
+* one request line (:mod:`tray_app.core.control`) within ``READ_TIMEOUT`` and
+  ``MAX_REQUEST_BYTES``; a bad one gets a ``bad request`` answer;
+* the handler answers through a :class:`Reply`, now or later (a ping waits for the API),
+  within ``ANSWER_TIMEOUT``; then the connection is closed.
+
+Listening can fail (no file descriptors left, say) and the process stays the owner: the
+lock decides, so a second launch then reports an owner that does not answer instead of
+starting a second copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+from tray_app.core import control
+from tray_app.core.control import ControlRequest
+from tray_app.services.control_client import peer_uid
+from tray_app.services.owner_files import OwnerLock, checked_dir, owner_name, socket_path
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[ControlRequest, "Reply"], None]
+
+
+class ControlServer(QObject):
+    """The lock and the socket of one owner (``demo`` or not)."""
+
+    def __init__(self, *, demo: bool = False, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._name = owner_name(demo)
+        self._lock: OwnerLock | None = None
+        self._handler: Handler | None = None
+        self._server = QLocalServer(self)
+        self._server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        self._server.newConnection.connect(self._accept)
+        self.path: str | None = None
+
+    @property
+    def listening(self) -> bool:
+        return self._server.isListening()
+
+    def claim(self) -> bool:
+        """True if this process is now the owner (it then listens); False if another is.
+
+        UnsafeDirectory (from the directory check) if the directory may not be trusted.
+        """
+        if self._lock is not None and self._lock.held:
+            return True
+        directory = checked_dir(create=True)
+        assert directory is not None
+        lock = OwnerLock(directory, self._name)
+        if not lock.acquire():
+            return False
+        self._lock = lock
+        path = str(socket_path(directory, self._name))
+        self.path = path
+        QLocalServer.removeServer(path)
+        if not self._server.listen(path):
+            log.warning(
+                "the control socket is off, cannot listen on %s: %s",
+                path,
+                self._server.errorString(),
+            )
+        return True
+
+    def serve(self, handler: Handler) -> None:
+        """Answer requests with ``handler``; until then, every request is told to wait."""
+        self._handler = handler
+
+    def close(self) -> None:
+        self._server.close()
+        if self._lock is not None:
+            self._lock.release()
+
+    @Slot()
+    def _accept(self) -> None:
+        while (client := self._server.nextPendingConnection()) is not None:
+            _Connection(client, self)
+
+    def _dispatch(self, request: ControlRequest, reply: Reply) -> None:
+        if self._handler is None:
+            reply.send(control.failure("the owner is still starting", control.UNAVAILABLE))
+            return
+        try:
+            self._handler(request, reply)
+        except Exception as exc:
+            log.exception("control request %s failed", request.op)
+            reply.send(control.failure(f"the owner failed: {exc}", control.UNAVAILABLE))
+
+
+class Reply:
+    """Sends one answer to one client; ``then`` runs once the answer is on its way."""
+
+    def __init__(self, connection: _Connection) -> None:
+        self._connection: _Connection | None = connection
+
+    @property
+    def pending(self) -> bool:
+        return self._connection is not None
+
+    def send(self, answer: dict[str, Any], then: Callable[[], None] | None = None) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.answer(answer)
+        if then is not None:
+            then()
+
+
+class _Connection(QObject):
+    """One client: its request line in, one answer out, then closed."""
+
+    def __init__(self, client: QLocalSocket, server: ControlServer) -> None:
+        super().__init__(server)
+        self._client = client
+        client.setParent(self)
+        self._server = server
+        self._data = b""
+        self._state = "reading"
+        if not _same_user(client):
+            self._close("a process of another user")
+            return
+        client.readyRead.connect(self._read)
+        client.disconnected.connect(self._gone)
+        QTimer.singleShot(int(control.READ_TIMEOUT * 1000), self, self._read_timed_out)
+        self._read()
+
+    def answer(self, answer: dict[str, Any]) -> None:
+        if self._state == "closed":
+            return
+        if self._state == "orphaned":
+            self._close()
+            return
+        self._state = "answered"
+        self._client.write(control.encode_answer(answer))
+        self._client.flush()
+        self._client.disconnectFromServer()
+        QTimer.singleShot(1000, self, lambda: self._close())
+
+    @Slot()
+    def _read(self) -> None:
+        if self._state != "reading":
+            return
+        wanted = control.MAX_REQUEST_BYTES + 1 - len(self._data)
+        self._data += bytes(self._client.read(wanted).data())
+        if b"\n" in self._data:
+            self._state = "working"
+            self._handle(self._data.split(b"\n", 1)[0])
+        elif len(self._data) > control.MAX_REQUEST_BYTES:
+            self._refuse(f"a request is at most {control.MAX_REQUEST_BYTES} bytes")
+
+    def _handle(self, line: bytes) -> None:
+        try:
+            request = control.decode_request(line)
+        except ValueError as exc:
+            self._refuse(str(exc))
+            return
+        reply = Reply(self)
+        QTimer.singleShot(int(control.ANSWER_TIMEOUT * 1000), self, lambda: self._late(reply))
+        self._server._dispatch(request, reply)
+
+    def _late(self, reply: Reply) -> None:
+        if reply.pending:
+            reply.send(control.failure("the owner found no answer in time", "transient"))
+
+    def _refuse(self, reason: str) -> None:
+        log.debug("control socket: %s", reason)
+        self._state = "working"
+        self.answer(control.failure(reason, control.BAD_REQUEST))
+
+    @Slot()
+    def _read_timed_out(self) -> None:
+        if self._state == "reading":
+            self._refuse(f"no request line within {control.READ_TIMEOUT:g} s")
+
+    @Slot()
+    def _gone(self) -> None:
+        if self._state == "working":
+            self._state = "orphaned"  # the handler's answer, when it comes, goes nowhere
+        elif self._state in ("reading", "answered"):
+            self._close()
+
+    def _close(self, ignored_because: str = "") -> None:
+        if ignored_because:
+            log.warning("control socket: dropped %s", ignored_because)
+        if self._state == "closed":
+            return
+        self._state = "closed"
+        self._client.abort()
+        self.deleteLater()
+
+
+def _same_user(client: QLocalSocket) -> bool:
+    """Whether the peer runs as this user; where the platform cannot tell, the 0700
+    directory is the guard."""
+    descriptor = int(client.socketDescriptor())
+    if descriptor < 0:
+        return False
+    probe = socket.socket(fileno=os.dup(descriptor))
+    try:
+        uid = peer_uid(probe)
+    finally:
+        probe.close()
+    return uid is None or uid == os.geteuid()
