@@ -93,7 +93,7 @@ def test_show_yourself_opens_the_status_window_when_the_icon_has_no_place(
     """On SNI hosts the icon's geometry is empty: a menu popped there would land nowhere."""
     services.view.show()
     assert services.view.tray.geometry().isEmpty()
-    tray_app_module._obey(services, "show")
+    assert tray_app_module._show_status(services)
     qtbot.waitUntil(lambda: bool(open_windows(StatusWindow)), timeout=2000)
     window = open_windows(StatusWindow)[0]
     assert not window.explanation.isVisible()

@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -193,18 +194,21 @@ def test_no_secret_in_the_owners_output_or_log(owner: Owner) -> None:
 
 
 def test_a_port_in_use_is_one_line_and_exit_1(owner: Owner) -> None:
+    # A runtime directory of its own: beside the running owner a second one is refused first.
+    runtime = Path(tempfile.mkdtemp(prefix="cst-run-", dir="/tmp"))
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         result = subprocess.run(
             [*CLI, "proxy", "--port", str(port)],
-            env=owner.env,
+            env={**owner.env, "XDG_RUNTIME_DIR": str(runtime)},
             capture_output=True,
             text=True,
             timeout=30,
             check=False,
         )
+    shutil.rmtree(runtime, ignore_errors=True)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         f"clickatell-tray: cannot serve on 127.0.0.1:{port}: Address already in use"
