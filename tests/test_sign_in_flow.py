@@ -63,10 +63,15 @@ def test_wrong_then_right_password_by_keyboard_signs_in_without_a_notification(
     dialog = next(w for w in QApplication.topLevelWidgets() if isinstance(w, SignInDialog))
     dialog.activateWindow()
     qtbot.waitUntil(dialog.isActiveWindow)
-    qtbot.keyClicks(focused(), "1000001")
-    qtbot.keyClick(focused(), Qt.Key.Key_Tab)
-    qtbot.keyClicks(focused(), "demo")
-    qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+    password = dialog.findChild(QLineEdit, "password")
+    # The demo's stored credentials fill the form (read off the GUI thread); the password
+    # field then has the focus with its text selected, so typing replaces it.
+    qtbot.waitUntil(lambda: bool(password.text()), timeout=5000)
+    assert [dialog.findChild(QLineEdit, n).text() for n in ("api_id", "user")] == [
+        "1000001",
+        "demo",
+    ]
+    assert focused() is password and password.selectedText() == password.text()
     qtbot.keyClicks(focused(), "wrong")
     qtbot.keyClick(focused(), Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: services.keeper.snapshot.state is State.FAILED, timeout=5000)
