@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QGridLayout,
     QLineEdit,
     QVBoxLayout,
     QWidget,
@@ -105,8 +106,11 @@ class SignInDialog(QDialog):
         form.addRow("&Password:", self._password)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self._error)
-        layout.addWidget(self._status)
+        # "Signing in…" and an error never show together, so they share one reserved place.
+        messages = QGridLayout()
+        messages.addWidget(self._error, 0, 0)
+        messages.addWidget(self._status, 0, 0)
+        layout.addLayout(messages)
         storage = note_label(storage_note)
         storage.setObjectName("storage_note")
         layout.addWidget(storage)

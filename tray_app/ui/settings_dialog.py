@@ -167,6 +167,10 @@ class SettingsDialog(QDialog):
             column.addWidget(message)
         reason = self._locked.get(field.objectName())
         if reason:
+            if message is not None:  # a locked value is never edited, so keep no room for it
+                policy = message.sizePolicy()
+                policy.setRetainSizeWhenHidden(False)
+                message.setSizePolicy(policy)
             field.setEnabled(False)
             why = note_label(reason)
             why.setObjectName(f"{field.objectName()}_locked")
