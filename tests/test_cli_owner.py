@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from desktop_stack import SecretService
 from processes import LineReader, running_demo, stop, wait_until
 from test_cli import CLI, login, run_cli
@@ -184,7 +186,8 @@ def test_after_an_expiry_a_ping_renews_and_session_id_follows_check_says_live_or
     try:
         wait_until("the tray answers", _active_owner, timeout=30)
         old_id = run_cli("session-id", env=env).stdout.strip()
-        simulator.expire_all()
+        expired = requests.post(f"{simulator.base_url}/sim/expire", timeout=5)
+        assert expired.status_code == 200
         pinged = run_cli("ping", env=env)
         assert pinged.returncode == 0, pinged.stderr
         assert "signed in again: the ID changed" in pinged.stdout
@@ -219,6 +222,31 @@ def test_exec_runs_a_command_with_the_live_session_in_its_environment_only(
     assert base_url == env["CLICKATELL_BASE_URL"]
     assert live_id not in " ".join(cmdline)
     assert run_cli("exec", "--", "sh", "-c", "exit 7", env=env).returncode == 7
+
+
+NO_QT_PROBE = """
+import sys
+from tray_app.cli.main import main
+codes = [main([op]) for op in ("status", "session-id", "ping")]
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"PySide6", "requests", "keyring"})
+print(codes, heavy)
+"""
+
+
+def test_the_client_side_needs_no_qt_no_requests_and_no_keyring(
+    owner: str, env: dict[str, str]
+) -> None:
+    """With an owner running, the commands are a plain socket client of it."""
+    probe = subprocess.run(
+        [sys.executable, "-c", NO_QT_PROBE],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.strip().splitlines()[-1] == "[0, 0, 0] []"
 
 
 def test_without_an_owner_check_pings_and_exec_refuses_a_dead_session(

@@ -181,9 +181,12 @@ def _ask_to_show(demo: bool) -> str:
         owner = find_owner(demo=demo)
         if owner is None:
             return ", but it has just quit; start again."
-        ask(owner, "show", timeout=2.0)
+        answer = ask(owner, "show", timeout=2.0)
     except (OwnerUnreachable, UnsafeDirectory) as exc:
         return f", but it did not answer: {exc}"
+    if answer.get("ok") and not answer.get("shown"):
+        who = f" (pid {owner.pid})" if owner.pid else ""
+        return f": another process{who} keeps the session alive without a window; stop it first."
     return "; asked it to show itself."
 
 
