@@ -436,3 +436,18 @@ def test_sim_faults_sets_the_share_of_failed_deliveries_from_now_on(
     clock.advance(10)
     assert call(http, sim, "querymsg", apimsgid=before).endswith("Status: 004")
     assert call(http, sim, "querymsg", apimsgid=after).endswith("Status: 007")
+
+
+def test_a_dead_session_behind_a_live_one_is_still_gone(
+    http: requests.Session, clock: FakeClock
+) -> None:
+    """Expiry is swept oldest-use first; after the clock steps back, a session can be dead
+    behind a live one, and it must still answer 003."""
+    with Simulator(clock=clock, lifetime=900) as sim:
+        alive = call(http, sim, "auth", **DEMO).removeprefix("OK: ")
+        clock.advance(-100)
+        dead = call(http, sim, "auth", **DEMO).removeprefix("OK: ")
+        clock.advance(901)  # dead was last used 901 s ago, alive 801 s ago
+        assert sim.session_ids() == [alive]
+        assert call(http, sim, "ping", session_id=dead) == "ERR: 003, Session ID expired"
+        assert call(http, sim, "ping", session_id=alive) == f"OK: {alive}"

@@ -161,7 +161,7 @@ class Model:
         if not session_id:
             raise ApiError("005")
         session = self._sessions.pop(session_id, None)
-        if session is None:
+        if session is None or self._expired(session, now):
             raise ApiError("003")
         session.last_used = now
         self._sessions[session_id] = session  # most recently used last
@@ -174,10 +174,21 @@ class Model:
             return self.use_session(params, now).account
         return self.login(params)
 
+    def _expired(self, session: Session, now: float) -> bool:
+        return now - session.last_used >= self.lifetime
+
     def _forget_expired(self, now: float) -> None:
-        expired = [sid for sid, s in self._sessions.items() if now - s.last_used >= self.lifetime]
-        for sid in expired:
-            del self._sessions[sid]
+        """Drop dead sessions, least recently used first, up to the first live one.
+
+        Sessions are kept in order of last use, so each request pays only for what it drops,
+        not for every live session. Should the wall clock step back, a dead session may wait
+        behind a live one; every read checks the expiry itself, so it still counts as gone.
+        """
+        while self._sessions:
+            session_id, oldest = next(iter(self._sessions.items()))
+            if not self._expired(oldest, now):
+                return
+            del self._sessions[session_id]
 
     # Credits. Callers hold ``lock``.
 
@@ -209,7 +220,7 @@ class Model:
         now = self.now()
         with self.lock:
             self._forget_expired(now)
-            return list(self._sessions)
+            return [sid for sid, s in self._sessions.items() if not self._expired(s, now)]
 
     def sessions(self) -> list[SessionView]:
         """The live sessions, the most recently used first."""
@@ -219,6 +230,7 @@ class Model:
             return [
                 SessionView(sid, s.account.user, s.last_used + self.lifetime - now)
                 for sid, s in reversed(self._sessions.items())
+                if not self._expired(s, now)
             ]
 
     def balances(self) -> dict[AccountKey, float]:

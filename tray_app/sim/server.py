@@ -15,6 +15,9 @@ What a client under test can rely on:
 * Messages move through their statuses on the injected clock (``messages.py``); callbacks
   are not posted anywhere.
 
+``GET /sim/`` is the inbox page (``inbox.py``): what was sent, to whom, with its status.
+Every ``/sim/`` path is same-origin only (``core.same_origin``): a foreign page or Host gets 403.
+
 Control endpoints, which are **not** part of the Clickatell API and exist only so that
 another process (an end-to-end test, a person with curl) can steer a running simulator:
 
