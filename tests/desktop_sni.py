@@ -1,4 +1,4 @@
-"""Fixtures for the StatusNotifierItem desktops: xfce4-panel on X11 (and, beside it, Wayland).
+"""Fixtures for the StatusNotifierItem desktops: xfce4-panel on X11, sway + waybar on Wayland.
 
 Loaded as a pytest plugin by conftest.py. Each stack has a bus, a HOME and a display of its
 own, apart from the trayer stack of ``desktop_stack``: a StatusNotifierWatcher on the trayer
@@ -8,12 +8,15 @@ CLICKATELL_TRAY_REQUIRE_DESKTOP=1, as everywhere.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 from desktop_services import child_env, start_session_bus, start_xvfb, stop
-from desktop_stack import Desktop, _failing_the_test, make_sandbox, require_tools
-from panel_services import start_dunst, start_xfce4_panel
+from desktop_stack import Desktop, _failing_the_test, _stop_pid, make_sandbox, require_tools
+from panel_services import has_owner, start_dunst, start_xfce4_panel
+from sni_client import connection_pid
+from wayland_stack import WaylandDesktop, running_sway
 
 
 @pytest.fixture(scope="session")
@@ -41,5 +44,33 @@ def sni_x11_desktop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deskto
             started.append(start_dunst(env, root / "dunst.log"))
         yield Desktop(overrides=overrides, display=display, bus_address=address, home=sandbox.home)
     finally:
+        activated = _activated_pids(address) if started else []
         for process in reversed(started):
             stop(process)
+        for pid in activated:  # xfconfd, started by the bus for the panel, outlives it
+            _stop_pid(pid)
+
+
+def _activated_pids(address: str) -> list[int]:
+    """Services the bus started on demand (they are nobody's child, so nobody stops them)."""
+    pids = []
+    for name in ("org.xfce.Xfconf",):
+        try:
+            if has_owner(address, name):
+                pids.append(connection_pid(address, name))
+        except Exception:  # the bus is already gone: nothing left to find
+            continue
+    return pids
+
+
+@pytest.fixture(scope="session")
+def wayland_desktop() -> Iterator[WaylandDesktop]:
+    """Headless sway with waybar (an SNI host), Xwayland and dunst, on a bus of its own."""
+    require_tools(
+        *("dbus-daemon", "sway", "swaymsg", "waybar", "dunst", "dunstctl", "Xwayland"),
+        *("grim", "wl-paste", "wl-copy", "xhost"),
+    )
+    if os.getuid() == 0:
+        require_tools("setpriv")
+    with _failing_the_test(), running_sway() as desktop:
+        yield desktop

@@ -67,6 +67,7 @@ PACKAGES = {
     "wl-copy": "wl-clipboard",
     "Xwayland": "xwayland",
     "setpriv": "util-linux",
+    "xhost": "x11-xserver-utils",
 }
 
 _FIXTURES = (
@@ -79,6 +80,7 @@ _FIXTURES = (
     "notification_daemon",
     "desktop",
     "sni_x11_desktop",
+    "wayland_desktop",
 )
 
 

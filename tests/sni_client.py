@@ -16,6 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from panel_services import WATCHER, bus_call
+from processes import DemoRun, wait_until
+
+IDLE_SECONDS = 3.0
 
 DBUS = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
 MENU = "com.canonical.dbusmenu"
@@ -175,3 +178,39 @@ def cpu_ticks(pid: int) -> int:
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
+
+
+def registered_item(address: str, demo: DemoRun) -> Item:
+    """The demo's item, once the watcher lists it."""
+    found: list[Item] = []
+
+    def registered() -> bool:
+        item = item_of(address, demo.process.pid)
+        if item is not None:
+            found.append(item)
+        return item is not None
+
+    wait_until("the app's item registered with the watcher", registered)
+    return found[0]
+
+
+def assert_idle_after_menu(item: Item, pid: int, monitor: tuple[str, ...] = ()) -> None:
+    """Open the menu as xfce4-panel and waybar do (no close ever follows), then watch.
+
+    No message from or to the app on the bus and no CPU tick over ``IDLE_SECONDS``, a window
+    kept clear of the icon's once-a-minute redraw. A tray message (the copy's "Session ID
+    copied") puts Qt's item in "NeedsAttention" for the message's time and back after, so
+    the watch starts once that has passed.
+    """
+    wait_until("the item's attention state to pass", lambda: item.status() == "Active")
+    item.open_menu()
+    status = next(label for _id, label, _on in item.layout() if label.startswith("Session:"))
+    if seconds_to_next_minute(status) < IDLE_SECONDS + 2:
+        time.sleep(seconds_to_next_minute(status) + 0.5)
+    names = names_of(item.address, pid)
+    with bus_traffic(item.address, names, monitor) as seen:
+        before = cpu_ticks(pid)
+        time.sleep(IDLE_SECONDS)
+        spent = cpu_ticks(pid) - before
+    assert seen == [], "D-Bus traffic with the menu closed:\n" + "\n".join(seen)
+    assert spent <= 1, f"{spent * 10} ms of CPU in {IDLE_SECONDS:g} s with the menu closed"

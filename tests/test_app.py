@@ -99,3 +99,24 @@ def test_show_yourself_opens_the_status_window_when_the_icon_has_no_place(
     assert not window.explanation.isVisible()
     assert not services.view.menu.isVisible()
     assert "Copy session ID" in window.buttons
+
+
+def test_a_copy_that_needs_a_window_is_made_by_the_window_button(
+    services: Services, qtbot: object
+) -> None:
+    services.keeper.start()
+    qtbot.waitUntil(lambda: services.keeper.snapshot.state is State.ACTIVE, timeout=5000)
+    session_id = services.keeper.snapshot.session_id
+    assert session_id
+    from tray_app.ui.tray import PendingCopy
+
+    pending = PendingCopy(session_id, "Session ID copied", "masked", True)
+    services.view.copy_needs_window.emit(pending, "Click Copy in the window that opened.")
+    window = services.window
+    assert window is not None and window.isVisible()
+    assert window.copy_button.isVisible()
+    assert window.note.text() == "Click Copy in the window that opened."
+    QApplication.clipboard().setText("something else")
+    window.copy_button.click()
+    assert QApplication.clipboard().text() == session_id
+    assert window.note.text() == "Session ID copied."

@@ -18,55 +18,19 @@ import requests
 from desktop_checks import clipboard, colour_pixels, dunst_summaries, run, screenshot
 from desktop_stack import Desktop, require_tools
 from panel_services import PANEL_HEIGHT
-from processes import DemoRun, running_demo, wait_until
-from sni_client import Item, bus_traffic, cpu_ticks, item_of, names_of, seconds_to_next_minute
+from processes import running_demo, wait_until
+from sni_client import assert_idle_after_menu, registered_item
 
 from tray_app import APP_NAME
 from tray_app.ui.icons import GREEN
 
 CLEAR_AFTER = 3
-IDLE_SECONDS = 3.0
 COPIED = "Session ID copied"
 RENEWED = "Session renewed with a new ID"
 
 
 def demo_env(desktop: Desktop) -> dict[str, str]:
     return {**desktop.env, "CLICKATELL_TRAY_DEMO_CLEAR_AFTER": str(CLEAR_AFTER)}
-
-
-def registered_item(address: str, demo: DemoRun) -> Item:
-    found: list[Item] = []
-
-    def registered() -> bool:
-        item = item_of(address, demo.process.pid)
-        if item is not None:
-            found.append(item)
-        return item is not None
-
-    wait_until("the app's item registered with the watcher", registered)
-    return found[0]
-
-
-def assert_idle_after_menu(item: Item, pid: int, monitor: tuple[str, ...] = ()) -> None:
-    """Open the menu as xfce4-panel and waybar do (no close ever follows), then watch.
-
-    No message from or to the app on the bus and no CPU tick over ``IDLE_SECONDS``, a window
-    kept clear of the icon's once-a-minute redraw. A tray message (the copy's "Session ID
-    copied") puts Qt's item in "NeedsAttention" for the message's time and back after, so
-    the watch starts once that has passed.
-    """
-    wait_until("the item's attention state to pass", lambda: item.status() == "Active")
-    item.open_menu()
-    status = next(label for _id, label, _on in item.layout() if label.startswith("Session:"))
-    if seconds_to_next_minute(status) < IDLE_SECONDS + 2:
-        time.sleep(seconds_to_next_minute(status) + 0.5)
-    names = names_of(item.address, pid)
-    with bus_traffic(item.address, names, monitor) as seen:
-        before = cpu_ticks(pid)
-        time.sleep(IDLE_SECONDS)
-        spent = cpu_ticks(pid) - before
-    assert seen == [], "D-Bus traffic with the menu closed:\n" + "\n".join(seen)
-    assert spent <= 1, f"{spent * 10} ms of CPU in {IDLE_SECONDS:g} s with the menu closed"
 
 
 def test_xfce_panel_icon_copy_menu_notification_show_and_idle(

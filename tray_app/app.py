@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from tray_app.ui.clipboard import SecretClipboard
     from tray_app.ui.notify import Notifier
     from tray_app.ui.status_window import StatusWindow
-    from tray_app.ui.tray import TrayView
+    from tray_app.ui.tray import PendingCopy, TrayView
 
 log = logging.getLogger(__name__)
 
@@ -310,8 +310,29 @@ def _build(
         proxy=services.proxy,
         feed=HistoryFeed(keeper, keeper.now, keeper),
     )
+    _copy_through_the_window(services)
     QTimer.singleShot(0, lambda: _after_first_paint(services, demo=demo))
     return services
+
+
+def _copy_through_the_window(services: Services) -> None:
+    """A copy the desktop takes only from a focused window: the status window's Copy button."""
+    view = services.view
+
+    def offer(pending: PendingCopy, why: str) -> None:
+        services.status_window().offer_copy(
+            why,
+            lambda: view.copy_secret(
+                pending.text, pending.title, pending.detail, pending.holds_id, from_window=True
+            ),
+        )
+
+    def report(_copied: bool, text: str) -> None:
+        if services.window is not None and services.window.isVisible():
+            services.window.show_note(text)
+
+    view.copy_needs_window.connect(offer)
+    view.copy_reported.connect(report)
 
 
 def _after_first_paint(services: Services, *, demo: bool) -> None:

@@ -22,16 +22,43 @@ Decisions:
 * The same happens when Python exits without a quit (tests, a crash in start-up): offscreen
   Qt deletes its clipboard's data only after Python has gone, and deleting a QMimeData made
   in Python then crashes in PySide's wrapper; so ours is handed back while Python lives.
+
+Routes, and what counts as copied (a copy is reported only once it is known to be there):
+
+* Wayland session (``WAYLAND_DISPLAY`` set, whichever Qt platform plugin) whose compositor
+  offers data control: :mod:`tray_app.ui.data_control`, read back through the compositor.
+  Clearing empties the selection only while our source still owns it (no ``cancelled``).
+* Native Wayland without data control (GNOME's Mutter): the compositor takes the clipboard
+  only from the focused window of a user's click, which a tray click never is. ``copy``
+  returns ``NEEDS_WINDOW`` and touches nothing; the caller opens the status window, whose
+  Copy button calls ``copy(text, from_window=True)``: Qt's clipboard, with the window that
+  has the keyboard focus as the proof the compositor asks for (nothing else can read the
+  clipboard back there).
+* X11, XWayland without data control, offscreen, macOS, Windows: Qt's clipboard, read back.
 """
 
 from __future__ import annotations
 
 import atexit
+import enum
 import logging
+import os
 import sys
+from dataclasses import dataclass
 
-from PySide6.QtCore import QCoreApplication, QMimeData, QObject, QTimer, Signal, Slot
+from PySide6.QtCore import (
+    QCoreApplication,
+    QMimeData,
+    QObject,
+    QSocketNotifier,
+    QTimer,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QClipboard, QGuiApplication
+
+from tray_app.ui.data_control import DataControl
+from tray_app.ui.wayland_wire import WaylandError
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +76,39 @@ WINDOWS_FORMATS = {
 """Raw Windows clipboard formats, named as Qt spells them, each a DWORD 0."""
 
 _last_copied: str | None = None
+
+
+class CopyResult(enum.Enum):
+    COPIED = "copied"
+    NEEDS_WINDOW = "needs a window"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class CopyOutcome:
+    """What a copy did; ``reason`` says why it did not, in words for the user."""
+
+    result: CopyResult
+    reason: str = ""
+
+    @property
+    def copied(self) -> bool:
+        return self.result is CopyResult.COPIED
+
+
+NEEDS_WINDOW_REASON = (
+    "This desktop lets only a focused window write the clipboard: "
+    "click Copy in the window that opened."
+)
+
+
+def in_wayland_session() -> bool:
+    """A Wayland session on Linux, whichever Qt plugin runs (offscreen tests never count)."""
+    return (
+        sys.platform.startswith("linux")
+        and bool(os.environ.get("WAYLAND_DISPLAY"))
+        and QGuiApplication.platformName() != "offscreen"
+    )
 
 
 @atexit.register
@@ -91,6 +151,7 @@ class SecretClipboard(QObject):
         clear_after: float = 0,
         platform: str = sys.platform,
         clipboard: QClipboard | None = None,
+        wayland: bool | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -98,6 +159,11 @@ class SecretClipboard(QObject):
         self._clipboard = clipboard or QGuiApplication.clipboard()
         self._clear_after = 0.0
         self._copied_text: str | None = None
+        self._copied_through_control = False
+        self._wayland = in_wayland_session() if wayland is None else wayland
+        self._control: DataControl | None = None
+        self._control_problem: str | None = None
+        self._notifier: QSocketNotifier | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.clear_if_ours)
@@ -123,18 +189,48 @@ class SecretClipboard(QObject):
         """True while an auto-clear is scheduled."""
         return self._timer.isActive()
 
-    def copy(self, text: str) -> None:
-        """Put ``text`` on the clipboard, marked secret; schedule the clear if one is set."""
+    def copy(self, text: str, *, from_window: bool = False) -> CopyOutcome:
+        """Put ``text`` on the clipboard, marked secret, and check it is there.
+
+        ``from_window``: the copy comes from a click in a focused window of ours (the only
+        kind a compositor without data control accepts). Schedules the auto-clear on success.
+        """
         global _last_copied
-        self._clipboard.setMimeData(
-            secret_mime_data(text, self._platform), QClipboard.Mode.Clipboard
-        )
+        control = self._data_control() if self._wayland else None
+        if control is not None:
+            try:
+                control.copy(text, {PASSWORD_HINT: b"secret"})
+            except WaylandError as exc:
+                log.warning("Wayland clipboard: %s", exc)
+                self._drop_control(f"the compositor refused the copy ({exc})")
+                return CopyOutcome(CopyResult.FAILED, f"The copy failed: {exc}.")
+        elif self._wayland and QGuiApplication.platformName() == "wayland":
+            if not from_window:
+                return CopyOutcome(CopyResult.NEEDS_WINDOW, NEEDS_WINDOW_REASON)
+            if QGuiApplication.focusWindow() is None:
+                return CopyOutcome(
+                    CopyResult.FAILED,
+                    "Not copied: this window does not have the keyboard focus. "
+                    "Click into it, then on Copy again.",
+                )
+            self._qt_copy(text)
+        elif not self._qt_copy(text):
+            return CopyOutcome(CopyResult.FAILED, "The clipboard did not take the copy. Try again.")
         self._copied_text = _last_copied = text
+        self._copied_through_control = control is not None
         if self._clear_after:
             self._timer.start(round(self._clear_after * 1000))
         else:
             self._timer.stop()
         self.copied.emit()
+        return CopyOutcome(CopyResult.COPIED)
+
+    def _qt_copy(self, text: str) -> bool:
+        """Qt's clipboard; True if it reads back (on X11 Qt checks it became the owner)."""
+        self._clipboard.setMimeData(
+            secret_mime_data(text, self._platform), QClipboard.Mode.Clipboard
+        )
+        return self._clipboard.text(QClipboard.Mode.Clipboard) == text
 
     @Slot()
     def clear_if_ours(self) -> bool:
@@ -143,12 +239,68 @@ class SecretClipboard(QObject):
         text, self._copied_text = self._copied_text, None
         if text is None:
             return False
-        if self._clipboard.text(QClipboard.Mode.Clipboard) != text:
+        if self._copied_through_control:
+            cleared = self._control is not None and self._control.clear()
+            if not cleared:
+                log.debug("clipboard changed since the copy: left alone")
+                return False
+        elif self._clipboard.text(QClipboard.Mode.Clipboard) != text:
             log.debug("clipboard changed since the copy: left alone")
             return False
-        self._clipboard.clear(QClipboard.Mode.Clipboard)
+        else:
+            self._clipboard.clear(QClipboard.Mode.Clipboard)
         self.cleared.emit()
         return True
+
+    @property
+    def route(self) -> str:
+        """How copies go now, for the log and the README's table: data control or Qt."""
+        control = self._data_control() if self._wayland else None
+        if control is not None:
+            return f"Wayland data control ({control.protocol})"
+        if self._wayland and QGuiApplication.platformName() == "wayland":
+            return f"a window of the app ({self._control_problem})"
+        return "Qt's clipboard"
+
+    def _data_control(self) -> DataControl | None:
+        """The compositor's data control, connected on first use; None where there is none."""
+        if self._control is not None and self._control.alive:
+            return self._control
+        if self._control is not None:
+            self._drop_control("the compositor connection closed")
+        if self._control_problem is not None:
+            return None
+        try:
+            self._control = DataControl.connect()
+        except WaylandError as exc:
+            log.info("Wayland clipboard: no data control (%s)", exc)
+            self._control_problem = str(exc)
+            return None
+        self._notifier = QSocketNotifier(self._control.fileno(), QSocketNotifier.Type.Read, self)
+        self._notifier.activated.connect(self._serve)
+        log.info("Wayland clipboard: %s", self._control.protocol)
+        return self._control
+
+    @Slot()
+    def _serve(self) -> None:
+        """The compositor wrote: a paste to serve, or word that our copy was replaced."""
+        if self._control is None:
+            return
+        try:
+            self._control.dispatch()
+        except WaylandError as exc:
+            log.warning("Wayland clipboard: %s", exc)
+            self._drop_control(str(exc))
+
+    def _drop_control(self, problem: str) -> None:
+        if self._notifier is not None:
+            self._notifier.setEnabled(False)
+            self._notifier.deleteLater()
+            self._notifier = None
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        self._control_problem = problem
 
     @Slot()
     def _on_quit(self) -> None:

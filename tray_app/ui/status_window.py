@@ -44,9 +44,15 @@ class StatusWindow(QWidget):
         self.note.setObjectName("note")
         self.note.setWordWrap(True)
         self.note.hide()
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setObjectName("copy_pending")
+        self.copy_button.hide()
+        self._pending: Callable[[], object] | None = None
+        self.copy_button.clicked.connect(self._copy_pending)
+        layout.addWidget(self.copy_button)  # on top: the one thing to click when it shows
+        layout.addWidget(self.note)
         layout.addWidget(self.explanation)
         layout.addWidget(self.status)
-        layout.addWidget(self.note)
         self.buttons: dict[str, QPushButton] = {}
         for text, action in actions:
             button = QPushButton(text)
@@ -73,6 +79,19 @@ class StatusWindow(QWidget):
         """A line under the status: what just happened, or what to do next."""
         self.note.setText(text)
         self.note.setVisible(bool(text))
+
+    def offer_copy(self, why: str, copy: Callable[[], object]) -> None:
+        """A big Copy button, focused, for the copy the desktop would not take from the tray."""
+        self._pending = copy
+        self.show_note(why)
+        self.copy_button.show()
+        self.copy_button.setDefault(True)
+        self.present()
+        self.copy_button.setFocus()
+
+    def _copy_pending(self) -> None:
+        if self._pending is not None:
+            self._pending()
 
     def present(self) -> None:
         """Show, raise and ask for focus (the window manager may still decide otherwise)."""

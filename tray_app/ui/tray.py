@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices
@@ -33,17 +34,30 @@ from tray_app.core.session import Event
 from tray_app.core.state import Snapshot, State
 from tray_app.core.status_text import account_line, balance_text, status_lines
 from tray_app.qt.keeper import Keeper
-from tray_app.ui.clipboard import SecretClipboard
+from tray_app.ui.clipboard import CopyResult, SecretClipboard
 from tray_app.ui.copy_menu import CopyMenu
 from tray_app.ui.icons import StatusIconCache
 from tray_app.ui.notify import COPY_ID_ACTION, Notifier
 
-__all__ = ["TrayView", "balance_text", "status_lines"]
+__all__ = ["PendingCopy", "TrayView", "balance_text", "status_lines"]
 
 log = logging.getLogger(__name__)
 
 COPY_CONFIRM_MS = 1500
 MENU_TICK_LIMIT_MS = 60_000
+
+
+@dataclass(frozen=True)
+class PendingCopy:
+    """A copy waiting for the user's click in the status window (the arguments of copy_secret)."""
+
+    text: str
+    title: str
+    detail: str
+    holds_id: bool
+
+    def __repr__(self) -> str:  # the text is a secret
+        return f"PendingCopy(title={self.title!r})"
 
 
 class TrayView(QObject):
@@ -55,6 +69,10 @@ class TrayView(QObject):
     forget_requested = Signal()
     start_at_login_toggled = Signal(bool)
     quit_requested = Signal()
+    copy_needs_window = Signal(object, str)
+    """(PendingCopy, why): a copy that only a click in the app's own window can make."""
+    copy_reported = Signal(bool, str)
+    """(copied, text): the outcome of a copy, for the status window's note."""
 
     def __init__(
         self,
@@ -189,15 +207,36 @@ class TrayView(QObject):
             return
         self.copy_secret(session_id, "Session ID copied", mask_id(session_id))
 
-    def copy_secret(self, text: str, title: str, detail: str, holds_id: bool = True) -> None:
+    def copy_secret(
+        self,
+        text: str,
+        title: str,
+        detail: str,
+        holds_id: bool = True,
+        *,
+        from_window: bool = False,
+    ) -> None:
         """Copy ``text`` marked as a secret, and confirm with ``title`` and ``detail``.
 
         ``holds_id``: the text stops working with the session ID (the ID, a curl command
-        with it), so it leaves the clipboard when the ID changes or dies.
+        with it), so it leaves the clipboard when the ID changes or dies. The confirmation
+        comes only once the clipboard is known to hold the text. Where the desktop takes a
+        copy only from a focused window (GNOME on Wayland), or the copy failed, the status
+        window is asked for (``copy_needs_window``) with a Copy button that does it from
+        there (``from_window=True``); a failure is said plainly, never "copied".
         """
-        self._clipboard.copy(text)
-        self._copy_holds_id = holds_id
-        self._say(title, detail)
+        outcome = self._clipboard.copy(text, from_window=from_window)
+        if outcome.copied:
+            self._copy_holds_id = holds_id
+            self._say(title, detail)
+            self.copy_reported.emit(True, f"{title}.")
+            return
+        pending = PendingCopy(text, title, detail, holds_id)
+        if outcome.result is not CopyResult.NEEDS_WINDOW:
+            self._say("Not copied", outcome.reason)
+            self.copy_reported.emit(False, outcome.reason)
+        if not from_window:
+            self.copy_needs_window.emit(pending, outcome.reason)
 
     def _forget_dead_copy(self) -> None:
         """A copied ID that stopped working leaves the clipboard; a copy for the proxy stays."""
