@@ -101,7 +101,8 @@ def _sway_config(home: Path, caller: str, as_other_user: bool) -> str:
 @contextlib.contextmanager
 def running_sway() -> Iterator[WaylandDesktop]:
     """sway + waybar + dunst + Xwayland, up and hosting SNI items; all stopped on leaving."""
-    root = Path(tempfile.mkdtemp(prefix="clickatell-wayland-"))
+    # Not under TMPDIR: the test run's own folder there is 0700, closed to the compositor's user.
+    root = Path(tempfile.mkdtemp(prefix="clickatell-wayland-", dir="/tmp"))
     root.chmod(0o755)
     caller = getpass.getuser()
     as_other_user = os.getuid() == 0
