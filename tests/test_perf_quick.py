@@ -121,3 +121,14 @@ def test_hostile_server_figures_hold(figures: dict[str, Any]) -> None:
     assert figures["hostile_keeper_state_after_hang_60s"] == "retrying"
     assert figures["hostile_keeper_active_past_expiry_s"] == 0
     assert hostile["keeper"]["requests_sent"] >= 2, "the retry never reached the server"
+
+
+def test_the_proxy_figures_are_measured_and_every_call_answered(figures: dict[str, Any]) -> None:
+    assert _number(figures["proxy_added_latency_ms"])
+    assert abs(figures["proxy_added_latency_ms"]) < 1000
+    assert _number(figures["proxy_calls_per_second"]) and figures["proxy_calls_per_second"] > 0
+    proxy = figures["details"]["proxy"]
+    assert proxy["latency"]["samples"] >= 30
+    assert proxy["latency"]["failed"] == 0, "a call through the proxy did not answer OK"
+    assert proxy["throughput"]["failed"] == 0
+    assert proxy["throughput"]["clients"] == 20

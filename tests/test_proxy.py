@@ -380,3 +380,21 @@ def test_no_secret_reaches_the_log(
     sent_id = "0123456789abcdef0123456789abcdef"
     for secret in (proxy.token, old_id, new_id, sent_id, "hunter2"):
         assert secret and secret not in text
+
+
+def test_a_burst_of_calls_is_reported_to_the_keeper_once_a_second(
+    proxy: LocalProxy, keeper: Keeper, clock: FakeClock, qtbot: Any
+) -> None:
+    reports: list[float] = []
+    keeper.deadlines_changed.connect(lambda expires_at, _next: reports.append(expires_at))
+    clock.advance(10)
+    first = clock.wall()
+    for step in (0.0, 0.4, 0.5):
+        clock.advance(step)
+        assert requests.get(f"{proxy.url}/http/ping").ok
+    qtbot.wait(50)
+    assert reports == [first + LIFETIME], "calls within a second were reported one by one"
+    clock.advance(0.2)
+    assert requests.get(f"{proxy.url}/http/ping").ok
+    qtbot.waitUntil(lambda: len(reports) == 2)
+    assert reports[-1] == pytest.approx(first + 1.1 + LIFETIME)

@@ -27,7 +27,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tests.perf import behaviour_section, gui_section, hostile_bench, refleak, sim_bench
+from tests.perf import (
+    behaviour_section,
+    gui_section,
+    hostile_bench,
+    proxy_bench,
+    refleak,
+    sim_bench,
+)
 from tests.perf.report import Row, table, write_json
 from tests.perf.section import Plan, Result, Section
 
@@ -37,6 +44,7 @@ SECTIONS: list[Section] = [
     Section("fuzz", behaviour_section.run_fuzz),
     Section("simulator", sim_bench.run),
     Section("hostile", hostile_bench.run),
+    Section("proxy", proxy_bench.run),
 ]
 
 

@@ -20,6 +20,10 @@ from tray_app.core.clock import Clock
 from tray_app.core.state import Snapshot, State
 from tray_app.qt.keeper import Keeper
 
+USE_REPORT_STEP = 1.0
+"""Uses of the session are reported at most once a second: the expiry the owner keeps may
+then trail the server's by under a second, the safe side (it pings a moment early)."""
+
 SIGN_IN_WAIT = 25.0
 """Longest wait for a sign-in under way: a request's connect and read timeouts, and some."""
 
@@ -39,6 +43,7 @@ class SessionLink(QObject):
         self._changed = threading.Condition()
         self._snapshot = keeper.snapshot
         self._renewing: str | None = None
+        self._reported: tuple[str, float] | None = None
         keeper.snapshot_changed.connect(self._update)
         self._used.connect(keeper.session_used, Qt.ConnectionType.QueuedConnection)
         self._gone.connect(keeper.session_gone, Qt.ConnectionType.QueuedConnection)
@@ -58,7 +63,15 @@ class SessionLink(QObject):
             return self._snapshot.session_id
 
     def used(self, session_id: str, sent_at: float) -> None:
-        """Tell the keeper a call sent at ``sent_at`` kept this session alive."""
+        """Tell the keeper a call sent at ``sent_at`` kept this session alive.
+
+        A burst of calls costs the keeper one report a second, not one a call.
+        """
+        with self._changed:
+            last = self._reported
+            if last is not None and last[0] == session_id and sent_at < last[1] + USE_REPORT_STEP:
+                return
+            self._reported = (session_id, sent_at)
         self._used.emit(session_id, sent_at)
 
     def renewed(self, stale_id: str, wait: float = SIGN_IN_WAIT) -> str | None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -77,18 +78,17 @@ class _Deadline:
 
     def __init__(self, seconds: float) -> None:
         self.expired = False
+        self._seconds = seconds
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
 
     def __enter__(self) -> _Deadline:
         _current.deadline = self
-        self._timer.start()
+        _WATCHDOG.add(self, time.monotonic() + self._seconds)
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self._timer.cancel()
+        _WATCHDOG.discard(self)
         _current.deadline = None
 
     def watch(self, sock: socket.socket | None) -> None:
@@ -100,12 +100,58 @@ class _Deadline:
         if expired:
             _shut(sock)
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
         with self._lock:
             self.expired = True
             sockets = list(self._sockets)
         for sock in sockets:
             _shut(sock)
+
+
+class _Watchdog:
+    """One daemon thread for every deadline under way, started with the first.
+
+    A thread per request (``threading.Timer``) cost more than the request itself on
+    loopback; this one sleeps until the earliest deadline, or until a new one is earlier.
+    """
+
+    def __init__(self) -> None:
+        self._due: dict[int, tuple[float, _Deadline]] = {}
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._wake_at: float | None = None
+
+    def add(self, deadline: _Deadline, at: float) -> None:
+        with self._changed:
+            self._due[id(deadline)] = (at, deadline)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="request-deadlines", daemon=True
+                )
+                self._thread.start()
+            if self._wake_at is None or at < self._wake_at:
+                self._changed.notify()
+
+    def discard(self, deadline: _Deadline) -> None:
+        with self._changed:
+            self._due.pop(id(deadline), None)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                now = time.monotonic()
+                late = [d for at, d in self._due.values() if at <= now]
+                for deadline in late:
+                    del self._due[id(deadline)]
+                if not late:
+                    self._wake_at = min((at for at, _d in self._due.values()), default=None)
+                    self._changed.wait(None if self._wake_at is None else self._wake_at - now)
+                    continue
+            for deadline in late:
+                deadline.expire()
+
+
+_WATCHDOG = _Watchdog()
 
 
 def _shut(sock: socket.socket) -> None:
