@@ -256,7 +256,7 @@ def test_keepalive_black_box_with_a_simulator_restart(secret_service: SecretServ
     assert 5 <= len(first_pings) <= 8, first_run
     assert [r["outcome"] for r in second_run if r["command"] == "auth"] == ["ok"], second_run
     assert second_run[0] == {"command": "ping", "outcome": "ERR 003"}, second_run
-    assert "session renewed with a new ID" in out
+    assert "Session renewed with a new ID" in out
     assert out.strip().endswith("stopped")
 
 

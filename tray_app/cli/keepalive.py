@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from tray_app.cli.common import base_url, is_loopback_url, store
 from tray_app.cli.errors import EXIT_OK, EXIT_OTHER, EXIT_USAGE, CliError
+from tray_app.core.history import event_entry, result_entry, state_entry
+from tray_app.core.protocol import Command
 from tray_app.core.redact import mask_id
-from tray_app.core.session import check_interval
+from tray_app.core.session import Event, Request, check_interval
+from tray_app.core.state import State
+
+if TYPE_CHECKING:
+    from tray_app.qt.keeper import Keeper
 
 
 def cmd_keepalive(args: argparse.Namespace) -> int:
@@ -57,9 +65,7 @@ def _run_owner(args: argparse.Namespace, *, proxy_port: int | None) -> int:
     kind = "keepalive" if proxy_port is None else "proxy"
     owner = SessionOwner(keeper, kind=kind, quit=app.quit)
     server.serve(owner.handle)
-    reporter = _KeepaliveReporter(credential_store.problem)
-    keeper.snapshot_changed.connect(reporter.snapshot)
-    keeper.event.connect(reporter.event)
+    reporter = KeepaliveReporter(keeper, credential_store.problem)  # noqa: F841 - kept alive
     from tray_app.qt.unix_signals import quit_on_signals
 
     wakeup = quit_on_signals(app)
@@ -90,29 +96,63 @@ def _run_owner(args: argparse.Namespace, *, proxy_port: int | None) -> int:
     return EXIT_OK
 
 
-class _KeepaliveReporter:
-    """One line on standard output per change a person would care about."""
+class KeepaliveReporter:
+    """One line on standard output per thing that happened, in the Recent events' words.
 
-    def __init__(self, keyring_problem: str | None) -> None:
-        self._last_line = ""
+    Lines come from what happened (a request's result, an event, a pause), never from every
+    change of the snapshot, which moves twice per ping (sent, answered). At start it says
+    whether a stored session is being checked or a sign-in is under way.
+    """
+
+    def __init__(
+        self,
+        keeper: Keeper,
+        keyring_problem: str | None,
+        *,
+        clock: Callable[[], float] = time.time,
+        out: Callable[[str], None] | None = None,
+    ) -> None:
+        self._keeper = keeper
+        self._clock = clock
+        self._out = out or (lambda line: print(line, flush=True))
+        self._state = keeper.snapshot.state
+        self._first_sent = False
+        keeper.started.connect(self.started)
+        keeper.request_sent.connect(self.request_sent)
+        keeper.request_done.connect(self.request_done)
+        keeper.event.connect(self.event)
+        keeper.state_changed.connect(self.state_changed)
         if keyring_problem:
             self._say(keyring_problem)
 
-    def snapshot(self, snapshot: object) -> None:
-        from tray_app.core.state import Snapshot, mm_ss
+    def started(self, has_credentials: bool) -> None:
+        if not has_credentials and self._keeper.snapshot.session_id is None:
+            self._say("no stored credentials: sign in first with: clickatell-tray login")
 
-        assert isinstance(snapshot, Snapshot)
-        parts = [snapshot.state.value, f"session {mask_id(snapshot.session_id)}"]
-        if snapshot.expires_at is not None:
-            parts.append(f"expires in {mm_ss(snapshot.expires_at - time.time())}")
-        if snapshot.last_error:
-            parts.append(f"last error: {snapshot.last_error}")
-        self._say(", ".join(parts))
+    def request_sent(self, request: Request) -> None:
+        """The first request says what the start is doing: reusing a session or signing in."""
+        if self._first_sent:
+            return
+        self._first_sent = True
+        if request.command is Command.AUTH:
+            self._say("signing in with the stored credentials")
+        else:
+            self._say(f"checking the stored session {mask_id(request.session_id)}")
 
-    def event(self, event: object) -> None:
-        self._say(f"event: {event}")
+    def request_done(self, request: Request, result: object) -> None:
+        self._say(result_entry(self._clock(), request.command, result).text)
+
+    def event(self, event: Event) -> None:
+        entry = event_entry(self._clock(), event, self._keeper.snapshot.session_id)
+        if entry is not None:
+            self._say(entry.text)
+
+    def state_changed(self, state: State) -> None:
+        before, self._state = self._state, state
+        entry = state_entry(self._clock(), before, state)
+        if entry is not None:
+            self._say(entry.text)
 
     def _say(self, line: str) -> None:
-        if line != self._last_line:
-            self._last_line = line
-            print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
+        stamp = time.strftime("%H:%M:%S", time.localtime(self._clock()))
+        self._out(f"{stamp} {line}")

@@ -80,8 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     login = command("login", "sign in; with a tray running, the tray signs in (one session)")
-    login.add_argument("--api-id", required=True, help="the HTTP API's api_id")
-    login.add_argument("--user", required=True, help="the API user name")
+    login.add_argument(
+        "--api-id", help="the HTTP API's api_id (default: the stored one, signing in again)"
+    )
+    login.add_argument("--user", help="the API user name (default: the stored one)")
     login.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )

@@ -13,13 +13,16 @@ import getpass
 import sys
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from tray_app.cli.common import exchange, store, stored_session
 from tray_app.cli.errors import EXIT_OK, EXIT_OTHER, EXIT_USAGE, CliError
 from tray_app.cli.owner_link import answer_of, kept_by, running_owner
 from tray_app.core.protocol import Command
 from tray_app.core.redact import mask_id
-from tray_app.core.state import mm_ss
+
+if TYPE_CHECKING:
+    from tray_app.services.credentials import Credentials, CredentialStore
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -30,25 +33,49 @@ def _read_password(from_stdin: bool) -> str:
     return getpass.getpass("Password: ")
 
 
-def _alive_for(expires_at: float | None) -> str:
-    return mm_ss(expires_at - time.time()) if expires_at is not None else "an unknown time"
+def _credentials(args: argparse.Namespace, credential_store: CredentialStore) -> Credentials:
+    """What ``login`` signs in with: the options given, the rest from the keyring.
 
-
-def cmd_login(args: argparse.Namespace) -> int:
+    ``clickatell-tray login`` alone signs in again with the stored credentials, without
+    asking (that is what the "sign in again" hint promises); a new API ID or user asks for
+    the password, as does ``--password-stdin``.
+    """
     from tray_app.services.credentials import Credentials
 
+    stored = None if (args.api_id and args.user) else credential_store.load()
+    api_id = args.api_id or (stored.api_id if stored else None)
+    user = args.user or (stored.user if stored else None)
+    if not api_id or not user:
+        raise CliError(
+            "no stored credentials: sign in with: clickatell-tray login --api-id ID --user NAME",
+            EXIT_USAGE,
+        )
+    same_account = stored is not None and (api_id, user) == (stored.api_id, stored.user)
+    if same_account and not args.password_stdin:
+        assert stored is not None
+        return stored
     password = _read_password(args.password_stdin)
     if not password:
         raise CliError("no password given", EXIT_USAGE)
+    return Credentials(api_id, user, password)
+
+
+def _pinged_at() -> str:
+    """When, not for how long: the server's idle lifetime is its own (15 minutes on
+    Clickatell's, whatever ``simulate --lifetime`` says on a test server)."""
+    return f" (pinged at {time.strftime('%H:%M:%S')})"
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    credential_store = store()
+    offered = _credentials(args, credential_store)
     owner = running_owner(args)
     if owner is not None:
-        fields = {"api_id": args.api_id, "user": args.user, "password": password}
+        fields = {"api_id": offered.api_id, "user": offered.user, "password": offered.password}
         answer = answer_of(owner, "login", **fields)
         print(f"signed in; session {answer['session_id']} kept alive by {kept_by(answer)}")
         return EXIT_OK
-    credential_store = store()
     through = exchange(args, credential_store)
-    offered = Credentials(args.api_id, args.user, password)
     proof = through.run(through.attempt(Command.AUTH, offered=offered))
     if not credential_store.persistent:
         raise CliError(
@@ -77,14 +104,13 @@ def cmd_ping(args: argparse.Namespace) -> int:
     if owner is not None:
         answer = answer_of(owner, "ping")
         renewed = " (signed in again: the ID changed)" if answer.get("renewed") else ""
-        alive = _alive_for(answer.get("expires_at"))
-        print(f"OK: session {answer['session_id']} alive for {alive}{renewed}")
+        print(f"OK: session {answer['session_id']} is alive{_pinged_at()}{renewed}")
         return EXIT_OK
     credential_store = store()
     through = exchange(args, credential_store)
     session_id, _expires_at = stored_session(credential_store)
     proof = through.run(through.attempt(Command.PING, session_id))
-    print(f"OK: session {mask_id(proof.session_id)} alive for {_alive_for(proof.expires_at)}")
+    print(f"OK: session {mask_id(proof.session_id)} is alive{_pinged_at()}")
     return EXIT_OK
 
 
