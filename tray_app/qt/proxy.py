@@ -198,6 +198,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
+    # Buffered: the status line, the headers and the body leave in one send, flushed by
+    # BaseHTTPRequestHandler after each request.
+    wbufsize = 64 * 1024
     server_version = "ClickatellTrayProxy"
     timeout = IDLE_CONNECTION_TIMEOUT
     server: _Server
@@ -218,7 +221,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Replace the stderr access log: the request line carries the token."""
-        log.debug("proxy: %s", mask_text(format % args, (self.server.proxy.token,)))
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("proxy: %s", mask_text(format % args, (self.server.proxy.token,)))
 
     def _serve(self) -> None:
         proxy = self.server.proxy

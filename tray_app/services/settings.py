@@ -142,7 +142,7 @@ class Settings:
         0, _strict_int("clipboard_clear_seconds", 0, 3600), _stored_int
     )
     start_at_login = _Setting(False, _strict_bool("start_at_login"), _stored_bool)
-    # Serve the local API proxy inside the tray (always on in the demo).
+    # Serve the local API proxy inside the tray (the demo starts with it on).
     local_proxy = _Setting(False, _strict_bool("local_proxy"), _stored_bool)
     icon_theme = _Setting("auto", _strict_choice("icon_theme", ICON_THEMES))
     log_level = _Setting("INFO", _strict_choice("log_level", LOG_LEVELS))
