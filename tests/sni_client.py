@@ -128,6 +128,8 @@ def item_of(address: str, pid: int) -> Item | None:
                 "ss",
                 ("org.kde.StatusNotifierItem", "Menu"),
             )[0][1]
+            if menu == "/NO_DBUSMENU":  # the early icon, shown before the menu is built
+                return None
             return Item(address, name, path, str(menu))
     return None
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from tests.perf import (
     behaviour_section,
+    desktop_idle_bench,
     gui_section,
     hostile_bench,
     proxy_bench,
@@ -45,6 +46,7 @@ SECTIONS: list[Section] = [
     Section("simulator", sim_bench.run),
     Section("hostile", hostile_bench.run),
     Section("proxy", proxy_bench.run),
+    Section("desktop-idle", desktop_idle_bench.run),
 ]
 
 

@@ -216,8 +216,11 @@ class SecretClipboard(QObject):
             self._qt_copy(text)
         elif not self._qt_copy(text):
             return CopyOutcome(CopyResult.FAILED, "The clipboard did not take the copy. Try again.")
-        self._copied_text = _last_copied = text
+        self._copied_text = text
         self._copied_through_control = control is not None
+        # At exit only Qt's copies need taking back: a data-control source ends with our
+        # connection, and Qt reading the Wayland clipboard then would wait on ourselves.
+        _last_copied = None if control is not None else text
         if self._clear_after:
             self._timer.start(round(self._clear_after * 1000))
         else:
