@@ -28,6 +28,12 @@ def simulator(clock: FakeClock) -> Iterator[Simulator]:
         yield server
 
 
+@pytest.fixture
+def keeper(qapp: QApplication, simulator: Simulator, clock: FakeClock) -> Keeper:
+    store = CredentialStore(memory_only=True)
+    return Keeper(store, base_url=simulator.base_url, clock=clock, runner=SyncRunner())
+
+
 def run_for(keeper: Keeper, clock: FakeClock, seconds: int) -> None:
     """Let time pass as the keeper's timer would, a few seconds at a time."""
     for _ in range(seconds // 5):
@@ -40,14 +46,8 @@ def local(at: float) -> str:
 
 
 def test_a_morning_is_listed_newest_first_with_reasons_and_times(
-    qapp: QApplication, qtbot: QtBot, clock: FakeClock, simulator: Simulator, tmp_path: Path
+    qtbot: QtBot, clock: FakeClock, simulator: Simulator, keeper: Keeper, tmp_path: Path
 ) -> None:
-    keeper = Keeper(
-        CredentialStore(memory_only=True),
-        base_url=simulator.base_url,
-        clock=clock,
-        runner=SyncRunner(),
-    )
     feed = HistoryFeed(keeper, clock.wall)  # built with the keeper, before the window
     start = clock.wall()
     keeper.sign_in(DEMO)
@@ -88,14 +88,8 @@ def test_a_morning_is_listed_newest_first_with_reasons_and_times(
 
 
 def test_the_window_follows_new_events_while_open(
-    qapp: QApplication, qtbot: QtBot, clock: FakeClock, simulator: Simulator, tmp_path: Path
+    qtbot: QtBot, clock: FakeClock, simulator: Simulator, keeper: Keeper, tmp_path: Path
 ) -> None:
-    keeper = Keeper(
-        CredentialStore(memory_only=True),
-        base_url=simulator.base_url,
-        clock=clock,
-        runner=SyncRunner(),
-    )
     feed = HistoryFeed(keeper, clock.wall)
     window = EventsWindow(feed, log_dir=tmp_path)
     qtbot.addWidget(window)
@@ -108,14 +102,8 @@ def test_the_window_follows_new_events_while_open(
 
 
 def test_a_failed_open_says_where_the_log_is(
-    qapp: QApplication, qtbot: QtBot, clock: FakeClock, simulator: Simulator, tmp_path: Path
+    qtbot: QtBot, clock: FakeClock, simulator: Simulator, keeper: Keeper, tmp_path: Path
 ) -> None:
-    keeper = Keeper(
-        CredentialStore(memory_only=True),
-        base_url=simulator.base_url,
-        clock=clock,
-        runner=SyncRunner(),
-    )
     window = EventsWindow(
         HistoryFeed(keeper, clock.wall), log_dir=tmp_path, opener=lambda _p: False
     )

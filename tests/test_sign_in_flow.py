@@ -106,3 +106,18 @@ def test_the_menu_opens_recent_events_with_this_runs_sign_in(
     window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, EventsWindow))
     assert window.isVisible()
     qtbot.waitUntil(lambda: any("Signed in" in line for line in window.lines()), timeout=5000)
+
+
+def test_without_a_tray_the_status_window_opens_recent_events_and_settings(
+    services: Services, qtbot: QtBot
+) -> None:
+    from tray_app.ui.dialogs import SettingsDialog
+    from tray_app.ui.events_window import EventsWindow
+
+    window = services.status_window()
+    window.show()
+    window.buttons["Recent events…"].click()
+    window.buttons["Settings…"].click()
+    shown = [w for w in QApplication.topLevelWidgets() if w.isVisible()]
+    assert any(isinstance(w, EventsWindow) for w in shown)
+    assert any(isinstance(w, SettingsDialog) for w in shown)

@@ -189,7 +189,9 @@ def test_forget_credentials_asks_first_and_then_deletes_them(
     view: TrayView, keeper: Keeper, store: CredentialStore, tmp_path: Path
 ) -> None:
     actions_for(view, keeper, store, tmp_path)
+    assert not view.forget_action.isEnabled()  # nothing stored yet
     keeper.sign_in(DEMO)
+    assert view.forget_action.isEnabled()
     view.forget_action.trigger()
     box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox))
     assert box.isVisible()
@@ -208,3 +210,4 @@ def test_forget_credentials_asks_first_and_then_deletes_them(
     assert store.load_session_id() is None
     assert keeper.snapshot.state is State.SIGNED_OUT
     assert keeper.account is None
+    assert not view.forget_action.isEnabled()

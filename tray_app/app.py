@@ -104,6 +104,8 @@ def window_actions(keeper: Keeper, view: TrayView) -> list[tuple[str, Callable[[
         ("Copy session ID", view.copy_session_id),
         ("Ping now", keeper.ping_now),
         ("Sign in…", view.sign_in_requested.emit),
+        ("Recent events…", view.events_requested.emit),
+        ("Settings…", view.settings_requested.emit),
         ("Quit", view.quit_requested.emit),
     ]
 

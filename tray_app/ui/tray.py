@@ -298,6 +298,8 @@ class TrayView(QObject):
         paused = snapshot.state is State.PAUSED
         self.pause_action.setText("Resume keep-alive" if paused else "Pause keep-alive")
         self.pause_action.setEnabled(signed_in)
+        # Nothing known to be stored, nothing to forget.
+        self.forget_action.setEnabled(self._keeper.account is not None)
 
     def _sign_in_or_out(self) -> None:
         if self.sign_action.text() == "Sign out":
