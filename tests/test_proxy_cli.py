@@ -58,6 +58,10 @@ class TimedLog:
     def commands(self, since: int = 0) -> list[str]:
         return [record["command"] for _, record in self.records()[since:]]
 
+    def not_pings(self, since: int = 0) -> list[str]:
+        """The commands since then but the pings, which the owner sends on its own schedule."""
+        return [command for command in self.commands(since) if command != "ping"]
+
     def wait_for(self, command: str, since: int, timeout: float = TIMEOUT) -> float:
         """When the first ``command`` after record number ``since`` arrived."""
         deadline = time.monotonic() + timeout
@@ -145,7 +149,7 @@ def test_curl_with_no_session_id_gets_ok_and_credit(owner: Owner) -> None:
     assert balance.stdout == "Credit: 42.50\n", balance
 
 
-@pytest.mark.parametrize("path", ["", "/http/ping", "/not-the-token/http/ping"])
+@pytest.mark.parametrize("path", ["", "/http/getbalance", "/not-the-token/http/getbalance"])
 def test_a_wrong_or_missing_token_is_403_and_the_simulator_logs_nothing(
     owner: Owner, path: str
 ) -> None:
@@ -155,7 +159,7 @@ def test_a_wrong_or_missing_token_is_403_and_the_simulator_logs_nothing(
     assert result.stdout == "403"
     control = curl("--output", "/dev/null", "--write-out", "%{http_code}", f"{owner.url}/sim/stats")
     assert control.stdout == "404", "the simulator's control endpoints are no API path"
-    assert owner.sim.commands(before) == []
+    assert owner.sim.not_pings(before) == []
 
 
 def test_after_expiry_curl_still_works_with_exactly_one_new_auth(owner: Owner) -> None:
@@ -163,8 +167,12 @@ def test_after_expiry_curl_still_works_with_exactly_one_new_auth(owner: Owner) -
     before = len(owner.sim.records())
     answers = [curl(f"{owner.url}/http/getbalance").stdout for _ in range(3)]
     assert answers == ["Credit: 42.50\n"] * 3
+    # The first call finds the session gone (unless the owner's own ping found it first).
     assert owner.sim.commands(before).count("auth") == 1
-    assert owner.sim.commands(before)[:3] == ["getbalance", "auth", "getbalance"]
+    assert owner.sim.not_pings(before) in (
+        ["getbalance", "auth", "getbalance", "getbalance", "getbalance"],
+        ["auth", "getbalance", "getbalance", "getbalance"],
+    )
 
 
 def test_a_proxied_call_moves_the_owners_next_ping(owner: Owner) -> None:
@@ -271,10 +279,5 @@ def test_a_postman_collection_run_by_newman_needs_no_session_id(
     assert stats["requests"]["total"] == 6
     assert stats["assertions"] == {"total": 6, "pending": 0, "failed": 0}
     assert "session_id" not in COLLECTION.read_text()
-    assert owner.sim.commands(before) == [
-        "ping",
-        "getbalance",
-        "sendmsg",
-        "querymsg",
-        "routeCoverage",
-    ]
+    assert "ping" in owner.sim.commands(before)
+    assert owner.sim.not_pings(before) == ["getbalance", "sendmsg", "querymsg", "routeCoverage"]
