@@ -10,8 +10,8 @@ only while the menu is open, so an idle tray costs no CPU.
 menu). On StatusNotifierItem hosts the panel draws the menu from its D-Bus export and
 Qt only hears ``AboutToShow``: xfce4-panel and waybar never say when it closed. There
 the status line is refreshed on each ``AboutToShow`` and never ticks, so a menu opened
-once cannot keep the app and the panel busy. A tick that somehow outlives its menu
-stops after ``MENU_TICK_LIMIT_MS`` without a new ``aboutToShow``.
+once cannot keep the app and the panel busy. Each tick checks that the widget is still
+on screen, so a tick that somehow outlived its menu stops at the next second.
 
 "Copy session ID" is the first entry: GNOME's AppIndicator extension opens the menu on
 a left click, where other hosts copy, so the copy stays one click away on both.
@@ -44,7 +44,6 @@ __all__ = ["PendingCopy", "TrayView", "balance_text", "status_lines"]
 log = logging.getLogger(__name__)
 
 COPY_CONFIRM_MS = 1500
-MENU_TICK_LIMIT_MS = 60_000
 
 
 @dataclass(frozen=True)
@@ -108,11 +107,7 @@ class TrayView(QObject):
         self.tray.activated.connect(self._activated)
         self._menu_timer = QTimer(self)
         self._menu_timer.setInterval(1000)
-        self._menu_timer.timeout.connect(self._refresh_status_line)
-        self._menu_tick_limit = QTimer(self)
-        self._menu_tick_limit.setSingleShot(True)
-        self._menu_tick_limit.setInterval(MENU_TICK_LIMIT_MS)
-        self._menu_tick_limit.timeout.connect(self._menu_timer.stop)
+        self._menu_timer.timeout.connect(self._tick)
         self.menu.aboutToShow.connect(self._menu_opened)
         self.menu.aboutToHide.connect(self._menu_closed)
         self.menu.installEventFilter(self)
@@ -256,11 +251,15 @@ class TrayView(QObject):
 
     def _menu_closed(self) -> None:
         self._menu_timer.stop()
-        self._menu_tick_limit.stop()
 
     def _start_ticking(self) -> None:
         self._menu_timer.start()
-        self._menu_tick_limit.start()
+
+    def _tick(self) -> None:
+        if not self.menu.isVisible():
+            self._menu_timer.stop()
+            return
+        self._refresh_status_line()
 
     @property
     def menu_ticking(self) -> bool:
