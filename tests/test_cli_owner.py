@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -70,12 +71,12 @@ def owner_status(demo: bool = False) -> dict[str, Any]:
 OWNER_COMMANDS = {"tray": ["--hidden"], "keepalive": ["keepalive"]}
 
 
-@pytest.fixture(params=sorted(OWNER_COMMANDS))
-def owner(request: pytest.FixtureRequest, env: dict[str, str]) -> Iterator[str]:
-    """A signed-in owner process of each kind; yields its kind once it answers as active."""
-    assert login(env).returncode == 0
+@contextmanager
+def owner_process(env: dict[str, str], kind: str) -> Iterator[subprocess.Popen[str]]:
+    """An owner process of this kind, once it answers as active; stopped as a session manager
+    would (SIGTERM), and it must leave with 0 and no traceback."""
     process = subprocess.Popen(
-        [*CLI, *OWNER_COMMANDS[request.param]],
+        [*CLI, *OWNER_COMMANDS[kind]],
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -85,13 +86,21 @@ def owner(request: pytest.FixtureRequest, env: dict[str, str]) -> Iterator[str]:
     assert process.stderr is not None
     err = LineReader(process.stderr)
     try:
-        wait_until("the owner answers", lambda: _active_owner(), timeout=30)
-        yield request.param
+        wait_until("the owner answers", _active_owner, timeout=30)
+        yield process
     finally:
         code = stop(process) if process.poll() is None else process.returncode
     stderr = err.rest()
     assert code == 0, stderr
     assert "Traceback" not in stderr, stderr
+
+
+@pytest.fixture(params=sorted(OWNER_COMMANDS))
+def owner(request: pytest.FixtureRequest, env: dict[str, str]) -> Iterator[str]:
+    """A signed-in owner process of each kind; yields its kind."""
+    assert login(env).returncode == 0
+    with owner_process(env, request.param):
+        yield request.param
 
 
 def _active_owner() -> bool:
@@ -175,16 +184,7 @@ def test_after_an_expiry_a_ping_renews_and_session_id_follows_check_says_live_or
     env: dict[str, str], simulator: Simulator
 ) -> None:
     assert login(env).returncode == 0
-    tray = subprocess.Popen(
-        [*CLI, "--hidden"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_until("the tray answers", _active_owner, timeout=30)
+    with owner_process(env, "tray"):
         old_id = run_cli("session-id", env=env).stdout.strip()
         expired = requests.post(f"{simulator.base_url}/sim/expire", timeout=5)
         assert expired.status_code == 200
@@ -203,8 +203,6 @@ def test_after_an_expiry_a_ping_renews_and_session_id_follows_check_says_live_or
         assert dead.stdout == ""
         assert len(dead.stderr.strip().splitlines()) == 1
         assert owner_status()["state"] == "signed out"
-    finally:
-        assert stop(tray) == 0
 
 
 def test_exec_runs_a_command_with_the_live_session_in_its_environment_only(
@@ -291,19 +289,8 @@ def test_the_demo_is_reached_with_demo_and_only_with_it(
 
 def test_keepalive_refuses_to_be_a_second_owner(env: dict[str, str]) -> None:
     assert login(env).returncode == 0
-    tray = subprocess.Popen(
-        [*CLI, "--hidden"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        wait_until("the tray answers", _active_owner, timeout=30)
+    with owner_process(env, "tray") as tray:
         second = run_cli("keepalive", env=env)
         assert second.returncode == 1
         assert "another process already keeps the session alive" in second.stderr
         assert owner_status()["owner"]["pid"] == tray.pid
-    finally:
-        assert stop(tray) == 0

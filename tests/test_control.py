@@ -203,6 +203,20 @@ def test_a_socket_file_left_by_a_crash_is_reclaimed(runtime: Path, qtbot: QtBot)
         claimed.close()
 
 
+def test_a_socket_lost_while_the_lock_is_held_is_listened_on_again(
+    server: ControlServer, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What Qt does after a failed accept() (EMFILE): it closes the server and its file."""
+    monkeypatch.setattr(control_client, "CONNECT_RETRY_SECONDS", 0.3)
+    server._server.close()
+    assert server.path is not None and not os.path.exists(server.path)
+    with pytest.raises(OwnerUnreachable):
+        ask(Owner(server.path, None), "status", timeout=1)
+    server.ensure_listening()
+    assert server.listening
+    assert ask_in_thread(qtbot, "status")["ok"] is True
+
+
 HOLDER = textwrap.dedent(
     """
     import os, resource, sys
@@ -278,18 +292,7 @@ def test_an_owner_out_of_file_descriptors_is_reported_and_never_replaced(
     out.wait_for("out of file descriptors", 30)
     socket_file = runtime / DIR_NAME / "owner.sock"
     before = socket_file.stat().st_ino
-    launch = subprocess.run(
-        [*CLI, "--hidden"],
-        env={
-            **os.environ,
-            "QT_QPA_PLATFORM": "offscreen",
-            "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    launch = start_tray()
     assert launch.returncode == 0, launch.stderr
     assert "is already running, but it did not answer" in launch.stderr
     assert "Traceback" not in launch.stderr

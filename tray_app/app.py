@@ -206,6 +206,7 @@ def _serve_control(server: ControlServer, services: Services, *, demo: bool) -> 
         services.proxy.url_changed.connect(owner.set_proxy_url)
         owner.set_proxy_url(services.proxy.url)
     server.serve(owner.handle)
+    services.keeper.ticked.connect(server.ensure_listening)
     return owner
 
 

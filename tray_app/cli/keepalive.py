@@ -65,6 +65,7 @@ def _run_owner(args: argparse.Namespace, *, proxy_port: int | None) -> int:
     kind = "keepalive" if proxy_port is None else "proxy"
     owner = SessionOwner(keeper, kind=kind, quit=app.quit)
     server.serve(owner.handle)
+    keeper.ticked.connect(server.ensure_listening)
     reporter = KeepaliveReporter(keeper, credential_store.problem)  # noqa: F841 - kept alive
     from tray_app.qt.unix_signals import quit_on_signals
 

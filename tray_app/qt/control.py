@@ -13,7 +13,7 @@ Each connection is served like this:
 
 Listening can fail (no file descriptors left, say) and the process stays the owner: the
 lock decides, so a second launch then reports an owner that does not answer instead of
-starting a second copy.
+starting a second copy; :meth:`ControlServer.ensure_listening` tries again later.
 """
 
 from __future__ import annotations
@@ -67,16 +67,28 @@ class ControlServer(QObject):
         if not lock.acquire():
             return False
         self._lock = lock
-        path = str(socket_path(directory, self._name))
-        self.path = path
-        QLocalServer.removeServer(path)
-        if not self._server.listen(path):
+        self.path = str(socket_path(directory, self._name))
+        self._listen()
+        return True
+
+    @Slot()
+    def ensure_listening(self) -> None:
+        """Listen again if the socket was lost: Qt closes a server whose accept() failed
+        (no file descriptors left, say). Cheap; the owner calls it on the keeper's tick."""
+        if self._lock is not None and self._lock.held and not self._server.isListening():
+            log.info("the control socket was closed; listening again")
+            self._listen()
+
+    def _listen(self) -> None:
+        """Listen on the path; a file there is stale, since the lock is this process's."""
+        assert self.path is not None
+        QLocalServer.removeServer(self.path)
+        if not self._server.listen(self.path):
             log.warning(
                 "the control socket is off, cannot listen on %s: %s",
-                path,
+                self.path,
                 self._server.errorString(),
             )
-        return True
 
     def serve(self, handler: Handler) -> None:
         """Answer requests with ``handler``; until then, every request is told to wait."""
