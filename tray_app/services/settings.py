@@ -15,9 +15,9 @@ from typing import Generic, TypeVar
 
 from PySide6.QtCore import QSettings
 
+from tray_app.core.plan_terms import MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES
 from tray_app.core.protocol import DEFAULT_BASE_URL, validate_base_url
 from tray_app.core.redact import mask_text
-from tray_app.core.session import MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES
 
 ORGANIZATION = "clickatell-session-tray"
 APPLICATION = "clickatell-session-tray"

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from tray_app.core.explain import capitalised
+from tray_app.core.plan_terms import MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES
 from tray_app.core.protocol import validate_base_url
-from tray_app.core.session import MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES
 from tray_app.services.settings import Settings
 from tray_app.ui.forms import make_non_blocking, message_label, note_label, plain_buttons
 
