@@ -281,3 +281,23 @@ def test_a_postman_collection_run_by_newman_needs_no_session_id(
     assert "session_id" not in COLLECTION.read_text()
     assert "ping" in owner.sim.commands(before)
     assert owner.sim.not_pings(before) == ["getbalance", "sendmsg", "querymsg", "routeCoverage"]
+
+
+def test_the_clickatell_library_from_pypi_works_through_the_proxy_with_made_up_credentials(
+    owner: Owner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PyPI ``clickatell`` sends user, password and api_id on every call, in the query: the
+    proxy drops them and puts the live session in, so even wrong ones work."""
+    import clickatell.http as clickatell_http
+
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    api = clickatell_http.Http("nobody", "not-the-password", "0")
+    api.endpoint = owner.url.removeprefix("http://")
+    before = len(owner.sim.records())
+    balance = api.getBalance()["balance"]
+    assert isinstance(balance, float) and balance > 0, "the earlier tests spent a credit or two"
+    [sent] = api.sendMessage("27820000001", "Hello through the proxy")
+    assert sent["error"] is False and sent["destination"] == "27820000001"
+    assert owner.sim.not_pings(before) == ["getbalance", "sendmsg"]
