@@ -1,7 +1,8 @@
 """Xvfb, a private session bus and trayer, started the same way for the tests and the benchmark.
 
 The recipe is shared/desktop-ci.md: Xvfb picks a free display through ``-displayfd``, a private
-``dbus-daemon`` prints its address, trayer docks at the top right of the screen. Plain functions
+``dbus-daemon`` prints its address, gnome-keyring is unlocked from stdin on that bus, trayer docks
+at the top right of the screen. Plain functions
 with no pytest in them, so ``desktop_stack`` (the pytest fixtures) and ``tests.perf.desktop``
 (the benchmark) share one recipe and each turns :class:`ServiceError` into its own failure.
 A starter that raises has already stopped what it started.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -157,6 +159,65 @@ def start_session_bus(
         if not address:
             raise ServiceError("dbus-daemon printed no address", log_path)
     return process, address
+
+
+def bus_query(address: str, method: str, name: str) -> object:
+    """Ask the bus itself about ``name`` (never starts a service, unlike calling it)."""
+    from jeepney import DBusAddress, new_method_call
+    from jeepney.io.blocking import open_dbus_connection
+
+    bus = DBusAddress("/org/freedesktop/DBus", "org.freedesktop.DBus", "org.freedesktop.DBus")
+    with open_dbus_connection(address) as connection:
+        reply = connection.send_and_get_reply(new_method_call(bus, method, "s", (name,)))
+    return reply.body[0]
+
+
+def _gone(pid: int) -> bool:
+    """True once ``pid`` has exited; a zombie waiting for init to reap it counts as gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def stop_pid(pid: int) -> None:
+    """Stop a process that is not our child (gnome-keyring daemonizes itself away from us)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if _gone(pid):
+                return
+            time.sleep(0.02)
+
+
+def start_secret_service(env: Mapping[str, str], address: str, password: str) -> int:
+    """gnome-keyring's Secret Service on the bus at ``address``, unlocked with ``password``.
+
+    ``env`` must hold that bus and a throw-away HOME (the keyring files go there). The daemon
+    forks away from us, so its pid comes back for :func:`stop_pid`.
+    """
+    started = subprocess.run(
+        ["gnome-keyring-daemon", "--unlock", "--components=secrets", "--daemonize"],
+        env=dict(env),
+        input=password.encode(),
+        capture_output=True,
+        timeout=STARTUP_TIMEOUT,
+        check=False,
+    )
+    if started.returncode != 0:
+        raise ServiceError(
+            f"gnome-keyring-daemon failed: {started.stderr.decode(errors='replace')}"
+        )
+    wait_until_ready(
+        "gnome-keyring on the private bus",
+        lambda: bool(bus_query(address, "NameHasOwner", "org.freedesktop.secrets")),
+    )
+    return int(bus_query(address, "GetConnectionUnixProcessID", "org.freedesktop.secrets"))
 
 
 def start_trayer(env: Mapping[str, str], log_path: Path) -> subprocess.Popen[bytes]:

@@ -18,9 +18,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import subprocess
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,14 +25,15 @@ from pathlib import Path
 import pytest
 from desktop_services import (
     INHERITED_AWAY,
-    STARTUP_TIMEOUT,
+    STARTUP_TIMEOUT,  # noqa: F401 (re-exported for the tests that wait on a service)
     ServiceError,
     child_env,
+    start_secret_service,
     start_session_bus,
     start_trayer,
     start_xvfb,
     stop,
-    wait_until_ready,
+    stop_pid,
 )
 from panel_services import start_dunst
 
@@ -154,38 +152,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.desktop)
 
 
-def _gone(pid: int) -> bool:
-    """True once ``pid`` has exited; a zombie waiting for init to reap it counts as gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] == "Z"
-
-
-def _stop_pid(pid: int) -> None:
-    """Stop a process that is not our child (gnome-keyring daemonizes itself away from us)."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            if _gone(pid):
-                return
-            time.sleep(0.02)
-
-
-def _bus_query(address: str, method: str, name: str) -> object:
-    """Ask the bus itself about ``name`` (never starts a service, unlike calling it)."""
-    from jeepney import DBusAddress, new_method_call
-    from jeepney.io.blocking import open_dbus_connection
-
-    bus = DBusAddress("/org/freedesktop/DBus", "org.freedesktop.DBus", "org.freedesktop.DBus")
-    with open_dbus_connection(address) as connection:
-        reply = connection.send_and_get_reply(new_method_call(bus, method, "s", (name,)))
-    return reply.body[0]
+# Stops a process that is not our child; the name stays for the modules that import it.
+_stop_pid = stop_pid
 
 
 def make_sandbox(root: Path) -> Sandbox:
@@ -238,22 +206,8 @@ def secret_service(desktop_home: Sandbox, session_bus: Service) -> Iterator[Secr
     require_tools("gnome-keyring-daemon")
     overrides = {**desktop_home.overrides, **session_bus.overrides}
     address = session_bus.overrides["DBUS_SESSION_BUS_ADDRESS"]
-    started = subprocess.run(
-        ["gnome-keyring-daemon", "--unlock", "--components=secrets", "--daemonize"],
-        env=child_env(overrides),
-        input=KEYRING_PASSWORD.encode(),
-        capture_output=True,
-        timeout=STARTUP_TIMEOUT,
-        check=False,
-    )
-    if started.returncode != 0:
-        pytest.fail(f"gnome-keyring-daemon failed: {started.stderr.decode(errors='replace')}")
     with _failing_the_test():
-        wait_until_ready(
-            "gnome-keyring on the private bus",
-            lambda: bool(_bus_query(address, "NameHasOwner", "org.freedesktop.secrets")),
-        )
-    pid = int(_bus_query(address, "GetConnectionUnixProcessID", "org.freedesktop.secrets"))
+        pid = start_secret_service(child_env(overrides), address, KEYRING_PASSWORD)
     try:
         yield SecretService(overrides=overrides, pid=pid, home=desktop_home.home)
     finally:

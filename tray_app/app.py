@@ -16,6 +16,12 @@ Decisions taken here:
   later; the app never runs invisible.
 * Without ``--hidden`` (which the autostart entry passes), a first run with
   no stored credentials opens the sign-in dialog once the keyring was read.
+* On X11 the app draws without MIT-SHM (``QT_XCB_NO_MITSHM=1`` unless the user set it):
+  with shared memory Qt waits for the X server before each repaint, a round trip that wakes
+  two threads every minute for a 64-pixel icon; without it the minute's redraw is one wake-up.
+* Ten seconds after start (the keyring read and the first requests are done by then) the app
+  gives back what start-up left behind (:mod:`tray_app.core.memory`): a resident tray should
+  not keep its peak for weeks.
 * ``--demo`` runs the bundled simulator in-process on a free loopback port,
   keeps the demo credentials in memory and its settings in a throw-away file,
   and so never touches the keyring or the user's settings.
@@ -56,6 +62,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+NO_MITSHM = "QT_XCB_NO_MITSHM"
+RELEASE_AFTER_MS = 10_000
 TRAY_WAIT_SECONDS = 20.0
 TRAY_POLL_MS = 1000
 SLOW_POLL_MS = 10_000
@@ -127,6 +135,7 @@ def run(*, demo: bool, base_url: str | None, verbose: bool, hidden: bool = False
             file=sys.stderr,
         )
         return 1
+    os.environ.setdefault(NO_MITSHM, "1")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)
@@ -166,6 +175,7 @@ def run(*, demo: bool, base_url: str | None, verbose: bool, hidden: bool = False
 
             services.keeper.started.connect(ask_first_run_to_sign_in)
         services.keeper.start()
+        QTimer.singleShot(RELEASE_AFTER_MS, _release_start_up_memory)
 
     QTimer.singleShot(0, finish_start)
     code = app.exec()
@@ -336,6 +346,13 @@ def _copy_through_the_window(services: Services) -> None:
 
     view.copy_needs_window.connect(offer)
     view.copy_reported.connect(report)
+
+
+def _release_start_up_memory() -> None:
+    from tray_app.core.memory import release_after_start
+
+    trimmed = release_after_start()
+    log.debug("start-up caches dropped%s", "; allocator trimmed" if trimmed else "")
 
 
 def _after_first_paint(services: Services, *, demo: bool) -> None:

@@ -1,10 +1,11 @@
 """Runs every section of the benchmark, prints the table and writes ``perf.json``.
 
-Full run (a few minutes): Xvfb + trayer for start-up, memory and idle CPU when they are
-installed (offscreen otherwise, and the table says so), 5 start-ups and 3 idle rounds per
-program, 30 s to the memory sample, 60 s of idle CPU, a 10 s hang, 100 000 fuzz inputs.
-``--quick`` (seconds, for the test suite): offscreen, 1 warm-up and 2 runs, 3 s idle, a
-2 s hang, 2 000 fuzz inputs, one simulated day for the memory growth.
+Full run (about 13 minutes): Xvfb + trayer for start-up, memory, idle CPU and wake-ups when
+they are installed (offscreen otherwise, and the table says so), 5 start-ups per program, one
+idle round with all four programs side by side, 30 s to the memory sample, 10 minutes of idle
+CPU and wake-ups, a 10 s hang, 100 000 fuzz inputs. ``--quick`` (seconds, for the test
+suite): offscreen, 1 warm-up and 2 runs, 3 s idle, a 2 s hang, 2 000 fuzz inputs, one
+simulated day for the memory growth.
 
 To add a section, write a module with ``run(plan: Plan) -> Result`` (see
 :mod:`tests.perf.section`) and append one ``Section`` to ``SECTIONS``.
@@ -65,7 +66,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="auto: Xvfb + trayer when installed (offscreen with --quick)",
     )
     parser.add_argument("--startup-runs", type=int, help="start-ups per program (default 5)")
-    parser.add_argument("--idle-runs", type=int, help="idle rounds per program (default 3)")
+    parser.add_argument("--idle-runs", type=int, help="idle rounds per program (default 1)")
+    parser.add_argument(
+        "--idle-window", type=float, help="seconds of idle CPU and wake-ups (default 600)"
+    )
     parser.add_argument("--no-gui", action="store_true", help="skip the app-versus-floor part")
     parser.add_argument(
         "--only", action="append", default=[], metavar="NAME", help=f"run only these ({names})"
@@ -99,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan = replace(plan, startup_runs=args.startup_runs)
     if args.idle_runs is not None:
         plan = replace(plan, idle_rounds=args.idle_runs)
+    if args.idle_window is not None:
+        plan = replace(plan, cpu_window=args.idle_window)
     logging.getLogger("tray_app").addHandler(logging.NullHandler())
     logging.getLogger("tray_app").propagate = False
     leak = refleak.lost_per_call()

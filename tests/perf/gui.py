@@ -1,4 +1,4 @@
-"""Start-up, resident memory and idle CPU of tray processes: the app in ``--demo`` and the floor.
+"""Start-up, resident memory, idle CPU and wake-ups of tray processes: the app and the floors.
 
 Each process runs with ``CLICKATELL_TRAY_REPORT_SHOWN=1`` and prints ``tray-shown <ns>``
 (``time.time_ns()``) once its icon is shown; start-up is that minus ``time.time_ns()`` taken
@@ -40,6 +40,11 @@ def app_command() -> tuple[str, ...]:
     if script.exists():
         return (str(script), "--demo")
     return (sys.executable, "-m", "tray_app", "--demo")
+
+
+def everyday_command(base_url: str) -> tuple[str, ...]:
+    """The tray as people keep it running, against ``base_url``, with its credentials stored."""
+    return (*app_command()[:-1], "--base-url", base_url)
 
 
 def floor_command() -> tuple[str, ...]:
@@ -207,6 +212,10 @@ class IdleFigures:
     cpu_seconds: Samples
     cpu_ns: Samples
     window: float
+    wakeups: Samples = field(default_factory=Samples)
+    """Voluntary context switches of all threads over the window."""
+    wakeups_by_thread: dict[str, dict[str, int]] = field(default_factory=dict)
+    """The last round's wake-ups per thread name, per subject: whose they are."""
 
 
 def measure_idle(
@@ -252,7 +261,7 @@ def _sample_idle(
         [(settle, "cpu0"), (rss_after, "rss"), (settle + figures.window, "cpu1")],
         key=lambda item: item[0],
     )
-    cpu0: dict[int, tuple[float, dict[str, int]]] = {}
+    cpu0: dict[int, tuple[float, dict[str, int], dict[str, int]]] = {}
     for at, what in schedule:
         time.sleep(max(0.0, start + at - time.monotonic()))
         for tray in running:
@@ -261,11 +270,23 @@ def _sample_idle(
                 figures.rss_kib.errors.append(f"{name} died while idle: {tray.failure()}")
                 continue
             if what == "cpu0":
-                cpu0[pid] = (procs.cpu_seconds(pid), procs.thread_cpu_ns(pid))
+                cpu0[pid] = (
+                    procs.cpu_seconds(pid),
+                    procs.thread_cpu_ns(pid),
+                    procs.thread_wakeups(pid),
+                )
             elif what == "rss":
                 figures.rss_kib.add(name, procs.rss_kib(pid))
                 figures.peak_rss_kib.add(name, procs.peak_rss_kib(pid))
             elif pid in cpu0:
-                seconds, threads = cpu0[pid]
+                seconds, threads, switches = cpu0[pid]
                 figures.cpu_seconds.add(name, procs.cpu_seconds(pid) - seconds)
                 figures.cpu_ns.add(name, procs.cpu_ns_between(threads, procs.thread_cpu_ns(pid)))
+                now = procs.thread_wakeups(pid)
+                figures.wakeups.add(name, procs.cpu_ns_between(switches, now))
+                names = procs.thread_names(pid)
+                by_name: dict[str, int] = {}
+                for tid, count in now.items():
+                    label = names.get(tid, tid)
+                    by_name[label] = by_name.get(label, 0) + count - switches.get(tid, 0)
+                figures.wakeups_by_thread[name] = by_name

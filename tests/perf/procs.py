@@ -1,7 +1,8 @@
-"""What /proc says about a process: resident memory and CPU time."""
+"""What /proc says about a process: resident memory, CPU time and wake-ups."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -46,8 +47,35 @@ def thread_cpu_ns(pid: int | str = "self") -> dict[str, int]:
     return times
 
 
+def thread_wakeups(pid: int | str = "self") -> dict[str, int]:
+    """Voluntary context switches per live thread, from /proc/<pid>/task/*/status.
+
+    A thread switches voluntarily each time it blocks (in poll, a lock, a queue), so an idle
+    thread's count rises by one for every time something woke it: a timer, a socket, a
+    timed-out wait.
+    """
+    counts: dict[str, int] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            for line in (task / "status").read_text().splitlines():
+                if line.startswith("voluntary_ctxt_switches:"):
+                    counts[task.name] = int(line.split()[1])
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue
+    return counts
+
+
+def thread_names(pid: int | str = "self") -> dict[str, str]:
+    """The name of each live thread (``comm``), to say whose wake-ups they are."""
+    names: dict[str, str] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            names[task.name] = (task / "comm").read_text().strip()
+    return names
+
+
 def cpu_ns_between(before: dict[str, int], after: dict[str, int]) -> int:
-    """CPU time used between two :func:`thread_cpu_ns` samples.
+    """CPU time (or any per-thread counter) used between two :func:`thread_cpu_ns` samples.
 
     A thread that ended in between loses what it used after ``before``; a thread that
     started in between counts in full.

@@ -37,11 +37,11 @@ class Plan:
 
     @classmethod
     def full(cls) -> Plan:
-        return cls(False, 5, 1, 3, 30.0, 60.0, 2.0, 300, 10.0, 7.0, 1.0, 100_000)
+        return cls(False, 5, 1, 1, 30.0, 600.0, 5.0, 300, 10.0, 7.0, 1.0, 100_000)
 
     @classmethod
     def fast(cls) -> Plan:
-        return cls(True, 2, 1, 2, 3.0, 3.0, 0.5, 50, 2.0, 1.0, 2 / 24, 2_000)
+        return cls(True, 2, 1, 1, 3.0, 3.0, 0.5, 50, 2.0, 1.0, 2 / 24, 2_000)
 
 
 @dataclass

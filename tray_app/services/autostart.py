@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import plistlib
 import subprocess
 import sys
 import sysconfig
@@ -219,6 +218,8 @@ def _launch_agent_path() -> Path:
 
 def launch_agent_plist(command: Sequence[str]) -> bytes:
     """A LaunchAgent that starts the app once per GUI login and leaves it alone after Quit."""
+    import plistlib  # macOS only
+
     return plistlib.dumps(
         {
             "Label": APP_ID,

@@ -26,6 +26,7 @@ from PySide6.QtGui import (
 )
 
 from tray_app.core.state import Snapshot, State, minutes_shown
+from tray_app.ui.icon_engine import icon_from
 
 AMBER_BELOW_SECONDS = 180
 """An active session with less time left than this turns amber: time to notice."""
@@ -297,12 +298,17 @@ def render_pixmap(
 def render_icon(
     snapshot: Snapshot, now: float, panel: str = "auto", dprs: Iterable[float] = (1.0,)
 ) -> QIcon:
-    """Every tray size at every scale, so no panel ever scales a pixmap and blurs it."""
-    icon = QIcon()
-    for dpr in sorted({1.0, *dprs}):
-        for size in ICON_SIZES:
-            icon.addPixmap(render_pixmap(snapshot, now, size, dpr, panel))
-    return icon
+    """Every tray size at every scale, so no panel ever scales a pixmap and blurs it.
+
+    The icon's engine keeps the pixmaps itself (:mod:`tray_app.ui.icon_engine`), out of Qt's
+    global pixmap cache, whose ageing timer would otherwise wake the app after each redraw.
+    """
+    pixmaps = [
+        render_pixmap(snapshot, now, size, dpr, panel)
+        for dpr in sorted({1.0, *dprs})
+        for size in ICON_SIZES
+    ]
+    return icon_from(pixmaps)
 
 
 def _screen_dprs() -> tuple[float, ...]:

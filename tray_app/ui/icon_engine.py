@@ -1,0 +1,111 @@
+"""A QIcon engine that hands out pixmaps drawn beforehand, without Qt's global pixmap cache.
+
+Qt's own engine for pixmap icons puts every pixmap it hands out into ``QPixmapCache``, and
+that cache starts a 30-second timer on each insertion to age its entries. The tray icon
+changes once a minute, so the cache alone would wake the idle app once more every minute.
+This engine keeps the few pixmaps of one icon itself (every tray size at every screen scale,
+see :func:`tray_app.ui.icons.render_icon`), picks the closest one and scales only when no
+size fits, which a panel asking for a size we did not draw is the one case of.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QIcon, QIconEngine, QPainter, QPixmap
+
+_CLONES: list[QIconEngine] = []
+
+
+class PixmapsEngine(QIconEngine):
+    """The pixmaps of one icon, at several sizes and device pixel ratios, and nothing else."""
+
+    def __init__(self, pixmaps: Sequence[QPixmap]) -> None:
+        super().__init__()
+        # Smallest first, so that the first one big enough is the best one.
+        self._pixmaps = sorted(
+            (pixmap for pixmap in pixmaps if not pixmap.isNull()),
+            key=lambda pixmap: (pixmap.width(), pixmap.devicePixelRatio()),
+        )
+
+    def best(self, device_pixels: int, scale: float = 1.0) -> QPixmap:
+        """The smallest pixmap at least ``device_pixels`` wide, drawn for ``scale`` if one is.
+
+        A pixmap drawn for its own logical size at that scale beats one of the same width drawn
+        for another (a 16 px icon at scale 2 is not a 32 px icon: small sizes are drawn bolder).
+        Without one big enough, the largest there is.
+        """
+        if not self._pixmaps:
+            return QPixmap()
+        wide_enough = [p for p in self._pixmaps if p.width() >= device_pixels]
+        for pixmap in wide_enough:
+            if pixmap.devicePixelRatio() == scale:
+                return pixmap
+        return wide_enough[0] if wide_enough else self._pixmaps[-1]
+
+    def scaledPixmap(
+        self, size: QSize, mode: QIcon.Mode, state: QIcon.State, scale: float
+    ) -> QPixmap:
+        device = round(max(size.width(), size.height()) * scale)
+        pixmap = self.best(device, scale)
+        if pixmap.isNull():
+            return pixmap
+        if pixmap.width() != device:
+            pixmap = pixmap.scaled(
+                device,
+                device,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        if pixmap.devicePixelRatio() != scale:
+            pixmap = QPixmap(pixmap)
+            pixmap.setDevicePixelRatio(scale)
+        return pixmap
+
+    def pixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QPixmap:
+        return self.scaledPixmap(size, mode, state, 1.0)
+
+    def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode, state: QIcon.State) -> None:
+        scale = painter.device().devicePixelRatioF() if painter.device() else 1.0
+        side = min(rect.width(), rect.height())
+        pixmap = self.scaledPixmap(QSize(side, side), mode, state, scale)
+        target = QRect(0, 0, side, side)
+        target.moveCenter(rect.center())
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawPixmap(target, pixmap)
+        painter.restore()
+
+    def actualSize(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QSize:
+        side = min(size.width(), size.height())
+        return QSize(side, side)
+
+    def availableSizes(
+        self, mode: QIcon.Mode = QIcon.Mode.Normal, state: QIcon.State = QIcon.State.Off
+    ) -> list[QSize]:
+        sides = sorted({pixmap.width() for pixmap in self._pixmaps})
+        return [QSize(side, side) for side in sides]
+
+    def isNull(self) -> bool:
+        return not self._pixmaps
+
+    def key(self) -> str:
+        return "clickatell-status"
+
+    def clone(self) -> QIconEngine:
+        """A copy for a QIcon that detaches (the app never makes one do so; Qt may).
+
+        PySide does not hand the returned engine to C++, so Python would delete it under the
+        QIcon: the copy is kept here for good (a few pixmaps a detach, which is rare).
+        """
+        twin = PixmapsEngine(self._pixmaps)
+        _CLONES.append(twin)
+        return twin
+
+    def __len__(self) -> int:
+        return len(self._pixmaps)
+
+
+def icon_from(pixmaps: Sequence[QPixmap]) -> QIcon:
+    return QIcon(PixmapsEngine(pixmaps))
