@@ -5,8 +5,11 @@ from __future__ import annotations
 import linecache
 import platform
 import sys
+from pathlib import Path
 
 import pytest
+from desktop_stack import child_env, make_sandbox
+from processes import running_demo, wait_until
 
 from tray_app.core import memory
 
@@ -39,3 +42,20 @@ def test_freed_heap_goes_back_to_the_system() -> None:
     assert memory.malloc_trim() is True
     assert before - _rss_kib() > 20_000
     assert keep
+
+
+def test_the_tray_gives_start_up_memory_back_once_signed_in(tmp_path: Path) -> None:
+    """The real demo process logs the release after its first answer, and only once."""
+    sandbox = make_sandbox(tmp_path / "sandbox")
+    env = child_env({**sandbox.overrides, "QT_QPA_PLATFORM": "offscreen"})
+
+    def released() -> list[str]:
+        return [line for line in demo.err.drain() if "start-up caches dropped" in line]
+
+    with running_demo([sys.executable, "-m", "tray_app", "-v"], env, tmp_path) as demo:
+        wait_until("the start-up memory released", lambda: bool(released()))
+        fetched = lambda: any("getbalance" in line for line in demo.err.drain())  # noqa: E731
+        wait_until("the balance fetched", fetched)
+        assert any("state: active" in line for line in demo.err.drain())
+    assert len(released()) == 1
+    assert "allocator trimmed" in released()[0] or not GLIBC

@@ -19,9 +19,10 @@ Decisions taken here:
 * On X11 the app draws without MIT-SHM (``QT_XCB_NO_MITSHM=1`` unless the user set it):
   with shared memory Qt waits for the X server before each repaint, a round trip that wakes
   two threads every minute for a 64-pixel icon; without it the minute's redraw is one wake-up.
-* Ten seconds after start (the keyring read and the first requests are done by then) the app
-  gives back what start-up left behind (:mod:`tray_app.core.memory`): a resident tray should
-  not keep its peak for weeks.
+* Once start-up is over (the first request answered, which has imported ``requests`` and read
+  the keyring; or the keyring read, when there is nothing to sign in with) the app gives back
+  what start-up left behind (:mod:`tray_app.core.memory`): a resident tray should not keep its
+  peak for weeks.
 * ``--demo`` runs the bundled simulator in-process on a free loopback port,
   keeps the demo credentials in memory and its settings in a throw-away file,
   and so never touches the keyring or the user's settings.
@@ -63,7 +64,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NO_MITSHM = "QT_XCB_NO_MITSHM"
-RELEASE_AFTER_MS = 10_000
 TRAY_WAIT_SECONDS = 20.0
 TRAY_POLL_MS = 1000
 SLOW_POLL_MS = 10_000
@@ -174,8 +174,8 @@ def run(*, demo: bool, base_url: str | None, verbose: bool, hidden: bool = False
                     services.view.sign_in_requested.emit()
 
             services.keeper.started.connect(ask_first_run_to_sign_in)
+        _release_when_started(services.keeper)
         services.keeper.start()
-        QTimer.singleShot(RELEASE_AFTER_MS, _release_start_up_memory)
 
     QTimer.singleShot(0, finish_start)
     code = app.exec()
@@ -348,11 +348,28 @@ def _copy_through_the_window(services: Services) -> None:
     view.copy_reported.connect(report)
 
 
-def _release_start_up_memory() -> None:
-    from tray_app.core.memory import release_after_start
+def _release_when_started(keeper: Keeper) -> None:
+    """Drop start-up's leftovers once, on the event loop's next turn after start-up is over."""
+    connections: list[object] = []
 
-    trimmed = release_after_start()
-    log.debug("start-up caches dropped%s", "; allocator trimmed" if trimmed else "")
+    def release() -> None:
+        from tray_app.core.memory import release_after_start
+
+        trimmed = release_after_start()
+        log.debug("start-up caches dropped%s", "; allocator trimmed" if trimmed else "")
+
+    def soon(*_args: object) -> None:
+        if not connections:
+            return  # already on its way
+        for connection in connections:
+            QObject.disconnect(connection)  # type: ignore[call-overload]
+        connections.clear()
+        QTimer.singleShot(0, release)
+
+    connections.append(keeper.request_done.connect(soon))
+    connections.append(
+        keeper.started.connect(lambda has_credentials: None if has_credentials else soon())
+    )
 
 
 def _after_first_paint(services: Services, *, demo: bool) -> None:
