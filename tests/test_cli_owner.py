@@ -279,6 +279,8 @@ def test_the_demo_is_reached_with_demo_and_only_with_it(
         assert status["owner"]["kind"] == "demo tray"
         assert status["proxy_url"] is not None
         assert status["proxy_url"] == owner_status(demo=True)["proxy_url"]
+        before = run_cli("--demo", "status", "--json", env=env)
+        assert json.loads(before.stdout)["owner"] == status["owner"], "--demo before the command"
         ran = run_cli("exec", "--demo", "--", "sh", "-c", 'echo "$CLICKATELL_BASE_URL"', env=env)
         proxy_url = ran.stdout.strip()
         assert proxy_url != demo.base_url

@@ -333,9 +333,22 @@ def _second_user() -> pwd.struct_passwd:
     pytest.skip(reason)
 
 
-@pytest.fixture
-def other_user() -> pwd.struct_passwd:
-    return _second_user()
+@pytest.fixture(scope="module")
+def other_user() -> Iterator[pwd.struct_passwd]:
+    """The second user; removed again at the end if this module made it."""
+    existed = _user_exists(SQUATTER)
+    user = _second_user()
+    yield user
+    if not existed:
+        subprocess.run(["userdel", SQUATTER], capture_output=True, check=False)
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 @pytest.fixture

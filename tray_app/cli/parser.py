@@ -112,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--demo",
             action="store_true",
+            default=argparse.SUPPRESS,  # so that `clickatell-tray --demo status` means it too
             help="ask the running demo (clickatell-tray --demo) instead of the real app",
         )
     keepalive = command("keepalive", "keep the session alive from a terminal, without a tray")
