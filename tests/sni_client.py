@@ -19,6 +19,11 @@ from panel_services import WATCHER, bus_call
 from processes import DemoRun, wait_until
 
 IDLE_SECONDS = 3.0
+IDLE_CPU_TICKS = 5
+"""At most 50 ms of CPU in the idle window. The bus watch is the exact check (a status line
+that keeps ticking sends property updates); this one catches a busy loop or a fast timer.
+A single wake-up's cost in ticks varies with the machine's load (2 ticks were seen on a busy
+machine), so the bound leaves room for a few and none for a loop."""
 
 DBUS = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
 MENU = "com.canonical.dbusmenu"
@@ -215,4 +220,6 @@ def assert_idle_after_menu(item: Item, pid: int, monitor: tuple[str, ...] = ()) 
         time.sleep(IDLE_SECONDS)
         spent = cpu_ticks(pid) - before
     assert seen == [], "D-Bus traffic with the menu closed:\n" + "\n".join(seen)
-    assert spent <= 1, f"{spent * 10} ms of CPU in {IDLE_SECONDS:g} s with the menu closed"
+    assert spent <= IDLE_CPU_TICKS, (
+        f"{spent * 10} ms of CPU in {IDLE_SECONDS:g} s with the menu closed"
+    )
