@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from tray_app.cli.errors import EXIT_SESSION_GONE, EXIT_USAGE, CliError
+from tray_app.cli.errors import EXIT_OTHER, EXIT_SESSION_GONE, EXIT_USAGE, CliError
 from tray_app.core.protocol import DEFAULT_BASE_URL, is_loopback_host
 
 if TYPE_CHECKING:
@@ -60,8 +60,14 @@ def exchange(args: argparse.Namespace, credential_store: CredentialStore) -> Exc
 
 
 def stored_session(credential_store: CredentialStore) -> tuple[str, float | None]:
-    """The stored session ID and its expiry; exit 4 with advice when there is none."""
+    """The stored session ID and its expiry; exit 4 with advice when there is none.
+
+    With no usable keyring nothing can be stored at all: that is exit 1 (other trouble), as
+    documented, with the keyring's own explanation, not "no session" (exit 4).
+    """
     session_id, expires_at = credential_store.load_session()
+    if not session_id and not credential_store.persistent and credential_store.problem:
+        raise CliError(credential_store.problem, EXIT_OTHER)
     if not session_id:
         hint = f" ({credential_store.problem})" if credential_store.problem else ""
         raise CliError(

@@ -4,6 +4,10 @@
 127.0.0.1. Its first line on standard output is ``proxy: <URL>``, the URL with the launch's
 token, for the person or script that started it; that is the only place it is printed in
 full (never in a log). A port that cannot be had is one line and exit 1.
+
+Neither idles when there is nothing left to keep alive: with no credentials and no session
+stored it exits 4 at once, after a rejection of the credentials 3, and once the session has
+expired with no credentials to sign in again 4, each with one line on stderr saying why.
 """
 
 from __future__ import annotations
@@ -14,7 +18,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tray_app.cli.common import base_url, is_loopback_url, store
-from tray_app.cli.errors import EXIT_OK, EXIT_OTHER, EXIT_USAGE, CliError
+from tray_app.cli.errors import (
+    EXIT_OK,
+    EXIT_OTHER,
+    EXIT_REJECTED,
+    EXIT_SESSION_GONE,
+    EXIT_USAGE,
+    CliError,
+)
 from tray_app.core.history import event_entry, result_entry, state_entry
 from tray_app.core.protocol import Command
 from tray_app.core.redact import mask_id
@@ -67,6 +78,31 @@ def _run_owner(args: argparse.Namespace, *, proxy_port: int | None) -> int:
     server.serve(owner.handle)
     keeper.ticked.connect(server.ensure_listening)
     reporter = KeepaliveReporter(keeper, credential_store.problem)  # noqa: F841 - kept alive
+    ended: list[CliError] = []
+
+    def give_up(error: CliError) -> None:
+        if not ended:
+            ended.append(error)
+            app.quit()
+
+    def started(has_credentials: bool) -> None:
+        if not has_credentials and keeper.snapshot.session_id is None:
+            give_up(
+                CliError(
+                    "nothing stored to keep alive; sign in with: clickatell-tray login",
+                    EXIT_SESSION_GONE,
+                )
+            )
+
+    def state_changed(state: object) -> None:
+        reason = keeper.snapshot.last_error or str(state)
+        if state is State.FAILED:
+            give_up(CliError(f"credentials rejected: {reason}", EXIT_REJECTED))
+        elif state is State.EXPIRED:  # gone, and no credentials to sign in again
+            give_up(CliError(f"the session is gone: {reason}", EXIT_SESSION_GONE))
+
+    keeper.started.connect(started)
+    keeper.state_changed.connect(state_changed)
     from tray_app.qt.unix_signals import quit_on_signals
 
     wakeup = quit_on_signals(app)
@@ -93,6 +129,8 @@ def _run_owner(args: argparse.Namespace, *, proxy_port: int | None) -> int:
     keeper.stop()
     server.close()
     wakeup.setEnabled(False)
+    if ended:
+        raise ended[0]
     print("stopped", flush=True)
     return EXIT_OK
 

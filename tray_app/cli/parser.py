@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate = command("simulate", "run a local server that speaks the API, for testing clients")
     simulate.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    simulate.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    simulate.add_argument("--port", type=_port, default=0, help="port (default: a free one)")
     simulate.add_argument(
         "--lifetime", type=parse_duration, default=900.0, help="idle lifetime (default 15m)"
     )

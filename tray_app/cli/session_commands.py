@@ -26,11 +26,35 @@ if TYPE_CHECKING:
 
 
 def _read_password(from_stdin: bool) -> str:
+    """The password from standard input or the terminal, as UTF-8 text, or one clear error."""
+    if sys.stdin is None:  # started with standard input closed
+        raise CliError("standard input is closed: nothing to read the password from", EXIT_USAGE)
     if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
+        raw = sys.stdin.buffer.readline() if hasattr(sys.stdin, "buffer") else b""
+        return _utf8(raw, "the password").rstrip("\r\n")
     if not sys.stdin.isatty():
         raise CliError("no terminal to ask for the password; use --password-stdin", EXIT_USAGE)
-    return getpass.getpass("Password: ")
+    try:
+        typed = getpass.getpass("Password: ")
+    except UnicodeDecodeError:
+        raise CliError("the password is not valid UTF-8 text", EXIT_USAGE) from None
+    return _text(typed, "the password")
+
+
+def _utf8(raw: bytes, what: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CliError(f"{what} is not valid UTF-8 text", EXIT_USAGE) from None
+
+
+def _text(value: str, what: str) -> str:
+    """``value`` if it is real text; arguments that are not UTF-8 arrive as lone surrogates."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CliError(f"{what} is not valid UTF-8 text", EXIT_USAGE) from None
+    return value
 
 
 def _credentials(args: argparse.Namespace, credential_store: CredentialStore) -> Credentials:
@@ -54,6 +78,8 @@ def _credentials(args: argparse.Namespace, credential_store: CredentialStore) ->
     if same_account and not args.password_stdin:
         assert stored is not None
         return stored
+    _text(api_id, "the api_id")
+    _text(user, "the user name")
     password = _read_password(args.password_stdin)
     if not password:
         raise CliError("no password given", EXIT_USAGE)

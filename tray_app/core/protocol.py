@@ -215,6 +215,20 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
+def _is_host_name(host: str) -> bool:
+    """An IP address, or a name of 1-63 character labels (IDNA), at most 253 characters."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        encoded = host.rstrip(".").encode("idna")
+    except UnicodeError:  # an empty label, a label over 63 characters, a bad IDN
+        return False
+    return 0 < len(encoded) <= 253 and b".." not in encoded
+
+
 def validate_base_url(url: str) -> str:
     """Normalise a base URL, refusing plain HTTP anywhere but on this machine.
 
@@ -229,6 +243,8 @@ def validate_base_url(url: str) -> str:
     scheme = parts.scheme.lower()
     if scheme not in ("https", "http") or not host:
         raise ValueError("the base URL must look like https://api.clickatell.com")
+    if not _is_host_name(host):
+        raise ValueError("the base URL's host name is not valid (empty or over-long parts)")
     if scheme == "http" and not is_loopback_host(host):
         raise ValueError(
             "plain http:// is only allowed for a server on this machine "
