@@ -178,6 +178,12 @@ def test_login_while_an_owner_runs_hands_it_the_credentials_one_session_not_two(
     assert printed.returncode == 0, printed.stderr
     assert printed.stdout.strip() == newest
     assert newest not in signed_in.stdout
+    rejected = login(env, password="wrong")
+    assert rejected.returncode == 3, rejected.stderr
+    assert "ERR 001" in rejected.stderr
+    assert len(rejected.stderr.strip().splitlines()) == 1
+    assert simulator.count("auth") == auths + 2
+    assert owner_status()["state"] == "failed"
 
 
 def test_after_an_expiry_a_ping_renews_and_session_id_follows_check_says_live_or_dead(

@@ -171,6 +171,20 @@ def test_a_bad_request_gets_a_bad_request_answer_and_the_server_keeps_serving(
     assert ask_in_thread(qtbot, "ping")["op"] == "ping"
 
 
+def test_an_answer_over_the_size_cap_becomes_a_refusal_not_half_a_line(
+    runtime: Path, qtbot: QtBot
+) -> None:
+    huge = ControlServer()
+    assert huge.claim()
+    huge.serve(lambda request, reply: reply.send(control.ok(text="x" * control.MAX_ANSWER_BYTES)))
+    try:
+        answer = ask_in_thread(qtbot, "status")
+    finally:
+        huge.close()
+    assert answer["ok"] is False
+    assert "at most" in str(answer["error"])
+
+
 def test_a_silent_client_is_answered_and_dropped_after_the_read_timeout(
     server: ControlServer, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:

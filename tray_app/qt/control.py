@@ -158,7 +158,11 @@ class _Connection(QObject):
             self._close()
             return
         self._state = "answered"
-        self._client.write(control.encode_answer(answer))
+        try:
+            line = control.encode_answer(answer)
+        except ValueError as exc:  # over the size cap: say so rather than send half a line
+            line = control.encode_answer(control.failure(str(exc), control.UNAVAILABLE))
+        self._client.write(line)
         self._client.flush()
         self._client.disconnectFromServer()
         QTimer.singleShot(1000, self, lambda: self._close())
