@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.perf import procs
+from tests.perf import procs, wakeup_costs
 from tests.perf.desktop import DesktopUnavailable, start_desktop
 from tests.perf.everyday import Everyday, start_everyday
 from tests.perf.gui import (
@@ -134,9 +134,21 @@ def _gui_figures(plan: Plan, choice: str, notes: list[str]) -> dict[str, Any]:
                 timeout=SHOWN_TIMEOUT,
             )
             served = dict(everyday.requests)
+            progress("wake-ups of one keyring write and of one keeper ping, in this process")
+            per_event = {
+                "keyring_write": (
+                    wakeup_costs.keyring_write(_bus_of(everyday.overrides))
+                    if everyday.signed_in
+                    else None
+                ),
+                "keeper_ping_without_keyring": (
+                    wakeup_costs.keeper_ping(everyday.base_url) if everyday.base_url else None
+                ),
+            }
     notes.extend(dict.fromkeys(startup.errors + idle.rss_kib.errors))
     summary = _gui_summary(startup, idle, description, subjects)
     summary["details"]["simulator_requests"] = served
+    summary["details"]["wakeups"]["per_event"] = per_event
     return summary
 
 
@@ -287,6 +299,21 @@ def _rows(figures: dict[str, Any], details: dict[str, Any], plan: Plan) -> list[
                 "",
                 f"≤ floor + {TARGET_IDLE_CPU_EXTRA_PERCENT} %",
                 _check(extra, lambda e: e <= TARGET_IDLE_CPU_EXTRA_PERCENT),
+            )
+        )
+    per_event = details.get("wakeups", {}).get("per_event", {})
+    for key, label in (
+        ("keeper_ping_without_keyring", "one keeper ping, keyring aside"),
+        ("keyring_write", "one expiry write to the Secret Service"),
+    ):
+        rows.append(
+            Row(
+                f"wake-ups of {label}",
+                fmt(per_event.get(key), 1),
+                "",
+                "",
+                "figure only",
+                INFO,
             )
         )
     for name in NAMES:
