@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QSettings, QTimer
+from PySide6.QtCore import QObject, QSettings, QSize, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
@@ -48,6 +48,7 @@ from tray_app.core.state import Snapshot, State
 from tray_app.qt.control import ControlServer
 from tray_app.qt.unix_signals import quit_on_signals
 from tray_app.services.owner_files import UnsafeDirectory
+from tray_app.ui.shown_report import report_when_embedded
 
 if TYPE_CHECKING:
     from tray_app.qt.keeper import Keeper
@@ -67,7 +68,6 @@ NO_MITSHM = "QT_XCB_NO_MITSHM"
 TRAY_WAIT_SECONDS = 20.0
 TRAY_POLL_MS = 1000
 SLOW_POLL_MS = 10_000
-REPORT_POLL_MS = 50
 DEMO_CLEAR_AFTER_VARIABLE = "CLICKATELL_TRAY_DEMO_CLEAR_AFTER"
 """The demo's clipboard auto-clear in seconds (its settings are throw-away): for the tests."""
 NO_TRAY_TEXT = (
@@ -231,7 +231,7 @@ def _early_icon() -> QSystemTrayIcon | None:
     icon.setToolTip(f"{APP_NAME}\nStarting…")
     icon.show()
     if os.environ.get("CLICKATELL_TRAY_REPORT_SHOWN") == "1":
-        _report_when_embedded(icon)
+        report_when_embedded(icon)
     return icon
 
 
@@ -283,9 +283,7 @@ def _build(
         log.info("%s %s starting; log at %s", APP_NAME, __version__, log_file)
     except OSError as exc:
         print(f"{APP_NAME}: logging to a file is off: {exc}", file=sys.stderr)
-    from tray_app.resources import app_icon_path
-
-    app.setWindowIcon(QIcon(str(app_icon_path())))
+    app.setWindowIcon(_window_icon())
     keeper = Keeper(store, base_url=base_url, interval=settings.ping_interval_minutes * 60.0)
     notifier = Notifier()
     notifier.enabled = settings.notifications
@@ -346,6 +344,17 @@ def _copy_through_the_window(services: Services) -> None:
 
     view.copy_needs_window.connect(offer)
     view.copy_reported.connect(report)
+
+
+def _window_icon() -> QIcon:
+    """The shipped PNGs, read when a window first shows: the SVG would load Qt's SVG library
+    (0.7 MiB resident) for the whole run of an app that mostly shows no window."""
+    from tray_app.resources import ICON_SIZES, app_icon_path
+
+    icon = QIcon()
+    for size in ICON_SIZES:
+        icon.addFile(str(app_icon_path(size)), QSize(size, size))
+    return icon
 
 
 def _release_when_started(keeper: Keeper) -> None:
@@ -417,7 +426,7 @@ def _show_tray_when_available(
             if window is not None:
                 window.close()
             if report:
-                _report_when_embedded(view.tray)
+                report_when_embedded(view.tray)
             return
         if waited == 0:
             print(f"{APP_NAME}: no system tray yet; waiting for one…", file=sys.stderr)
@@ -434,31 +443,6 @@ def _show_tray_when_available(
     try_show()
     if not view.tray.isVisible():
         poll.start()
-
-
-def _report_when_embedded(tray: QSystemTrayIcon) -> None:
-    """For the benchmarks and tests: print once when the icon is really on a panel.
-
-    On screen means embedded with a geometry (XEmbed) or registered with the
-    StatusNotifierWatcher (SNI hosts, whose icons have no geometry). Checked every
-    ``REPORT_POLL_MS``, which costs nothing measurable while a panel is slow to come.
-    """
-    if tray.property("shown_reported"):
-        return
-    tray.setProperty("shown_reported", True)
-    from tray_app.qt.sni import registered_by_this_process
-
-    def check() -> None:
-        if _offscreen() or tray.geometry().x() > 0 or registered_by_this_process():
-            timer.stop()
-            timer.deleteLater()
-            print(f"tray-shown {time.time_ns()}", flush=True)
-
-    timer = QTimer(tray)
-    timer.setInterval(REPORT_POLL_MS)
-    timer.timeout.connect(check)
-    timer.start()
-    check()
 
 
 def _tray_available() -> bool:

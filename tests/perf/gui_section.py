@@ -12,13 +12,16 @@ Xvfb + trayer when they are installed (offscreen otherwise, and the table says s
 from __future__ import annotations
 
 import contextlib
+import json
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from tests.perf import procs, wakeup_costs
-from tests.perf.desktop import DesktopUnavailable, start_desktop
+from tests.perf.desktop import DesktopUnavailable, child_env, start_desktop
 from tests.perf.everyday import Everyday, start_everyday
 from tests.perf.gui import (
     IdleFigures,
@@ -149,7 +152,28 @@ def _gui_figures(plan: Plan, choice: str, notes: list[str]) -> dict[str, Any]:
     summary = _gui_summary(startup, idle, description, subjects)
     summary["details"]["simulator_requests"] = served
     summary["details"]["wakeups"]["per_event"] = per_event
+    summary["details"]["rss_parts_kib"] = _memory_parts(notes)
     return summary
+
+
+def _memory_parts(notes: list[str]) -> dict[str, int] | None:
+    """Each part's resident memory, loaded one after another in a child (memory_parts)."""
+    progress("resident memory by part, in a child process")
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.perf.memory_parts"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=child_env({"QT_QPA_PLATFORM": "offscreen"}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    try:
+        parts: dict[str, int] = json.loads(done.stdout)
+    except ValueError:
+        notes.append(f"memory by part not measured: {done.stderr.strip()[-300:]}")
+        return None
+    return parts
 
 
 def _bus_of(env: dict[str, str]) -> dict[str, str]:
