@@ -211,3 +211,18 @@ def test_forget_credentials_asks_first_and_then_deletes_them(
     assert keeper.snapshot.state is State.SIGNED_OUT
     assert keeper.account is None
     assert not view.forget_action.isEnabled()
+
+
+def test_an_id_that_died_while_paused_cannot_be_copied(
+    view: TrayView, keeper: Keeper, clock: FakeClock
+) -> None:
+    keeper.sign_in(DEMO)
+    assert view.copy_action.isEnabled()
+    keeper.pause()
+    clock.advance(15 * 60)
+    keeper.tick()
+    assert keeper.snapshot.state is State.PAUSED
+    assert not view.copy_action.isEnabled()
+    QGuiApplication.clipboard().clear()
+    view.copy_session_id()
+    assert QGuiApplication.clipboard().text() == ""

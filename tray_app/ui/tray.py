@@ -59,6 +59,14 @@ class PendingCopy:
         return f"PendingCopy(title={self.title!r})"
 
 
+def live_session_id(snapshot: Snapshot, now: float) -> str | None:
+    """The session ID if it can still work: not one that expired while paused, nor past its
+    expiry, nor one being replaced by a sign-in (no expiry while the auth runs)."""
+    if snapshot.session_id and snapshot.expires_at is not None and now < snapshot.expires_at:
+        return snapshot.session_id
+    return None
+
+
 class TrayView(QObject):
     """QSystemTrayIcon plus menu, driven only by the keeper's signals."""
 
@@ -196,9 +204,9 @@ class TrayView(QObject):
         self.copy_menu.set_proxy_url(url)
 
     def copy_session_id(self) -> None:
-        session_id = self._keeper.snapshot.session_id
+        session_id = live_session_id(self._keeper.snapshot, self._clock())
         if not session_id:
-            self._say(APP_NAME, "No session to copy yet.")
+            self._say(APP_NAME, "No live session to copy.")
             return
         self.copy_secret(session_id, "Session ID copied", mask_id(session_id))
 
@@ -290,7 +298,7 @@ class TrayView(QObject):
         self.copy_menu.refresh()
         has_session = snapshot.session_id is not None
         signed_in = snapshot.state not in (State.SIGNED_OUT, State.FAILED, State.EXPIRED)
-        self.copy_action.setEnabled(has_session)
+        self.copy_action.setEnabled(live_session_id(snapshot, self._clock()) is not None)
         self.ping_action.setEnabled(snapshot.state in (State.ACTIVE, State.RETRYING))
         self.balance_action.setVisible(has_session)
         self.sign_action.setText("Sign out" if signed_in else "Sign in…")
