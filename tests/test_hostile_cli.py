@@ -8,16 +8,18 @@ keyring", Python's null backend.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 
 import pytest
 from desktop_stack import SecretService
-from hostile_server import HostileServer, ok
+from hostile_server import HostileServer, Reply, ok, wait_for_requests
 
 from tray_app.services.credentials import Credentials, CredentialStore
 from tray_app.sim.server import DEMO_API_ID, DEMO_USER, Simulator
@@ -179,3 +181,42 @@ def test_keepalive_after_a_rejection_exits_3(
     with Simulator() as simulator:
         result = run("keepalive", "--interval", "3s", "--base-url", simulator.base_url, env=env)
     assert "credentials rejected" in one_clear_line(result, 3)
+
+
+def test_logout_then_quit_while_the_owners_ping_hangs_clears_the_keyring(
+    secret_service: SecretService, keyring_env: SecretService
+) -> None:
+    """A real keepalive owner whose ping hangs: logout is answered at once (the clear does not
+    wait behind the ping), SIGTERM ends it cleanly, and the keyring is empty afterwards."""
+    runtime = tempfile.mkdtemp(prefix="cst-h-", dir="/tmp")  # short: the socket path must fit
+    env = {**secret_service.env, "XDG_RUNTIME_DIR": runtime, "QT_QPA_PLATFORM": "offscreen"}
+    CredentialStore().save(Credentials(DEMO_API_ID, DEMO_USER, "hunter2-hostile"))
+    CredentialStore().save_session_id(SID)
+    try:
+        with HostileServer(Reply(hang=True)) as server:
+            owner = subprocess.Popen(
+                [*CLI, "keepalive", "--base-url", server.base_url],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            try:
+                wait_for_requests(server, 1, timeout=30)
+                assert len(server.requests) == 1, "the owner's ping never arrived"
+                forgotten = run("logout", env=env, timeout=15)
+                assert forgotten.returncode == 0, forgotten.stderr
+                owner.send_signal(signal.SIGTERM)
+                _out, err = owner.communicate(timeout=30)
+            finally:
+                if owner.poll() is None:
+                    owner.kill()
+                    owner.wait()
+        assert owner.returncode == 0, err
+        assert b"Traceback" not in err
+        fresh = CredentialStore()
+        assert fresh.load() is None
+        assert fresh.load_session_id() is None
+        assert fresh.persistent
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
