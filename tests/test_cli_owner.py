@@ -178,12 +178,41 @@ def test_login_while_an_owner_runs_hands_it_the_credentials_one_session_not_two(
     assert printed.returncode == 0, printed.stderr
     assert printed.stdout.strip() == newest
     assert newest not in signed_in.stdout
-    rejected = login(env, password="wrong")
-    assert rejected.returncode == 3, rejected.stderr
-    assert "ERR 001" in rejected.stderr
-    assert len(rejected.stderr.strip().splitlines()) == 1
-    assert simulator.count("auth") == auths + 2
-    assert owner_status()["state"] == "failed"
+
+
+def test_a_rejected_login_is_answered_by_the_tray_and_by_keepalive_before_it_stops(
+    env: dict[str, str], simulator: Simulator
+) -> None:
+    """The tray stays up, red; keepalive stops with 3 (nothing left to keep), but only after
+    the command that caused it has its answer."""
+    assert login(env).returncode == 0
+    with owner_process(env, "tray"):
+        auths = simulator.count("auth")
+        rejected = login(env, password="wrong")
+        assert rejected.returncode == 3, rejected.stderr
+        assert "ERR 001" in rejected.stderr
+        assert len(rejected.stderr.strip().splitlines()) == 1
+        assert simulator.count("auth") == auths + 1
+        assert owner_status()["state"] == "failed"
+    assert login(env).returncode == 0
+    keepalive = subprocess.Popen(
+        [*CLI, "keepalive"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until("keepalive answers", _active_owner, timeout=30)
+        rejected = login(env, password="wrong")
+        assert rejected.returncode == 3, rejected.stderr
+        assert "ERR 001" in rejected.stderr
+        assert keepalive.wait(timeout=30) == 3
+    finally:
+        if keepalive.poll() is None:
+            stop(keepalive)
+        keepalive.communicate(timeout=10)
 
 
 def test_after_an_expiry_a_ping_renews_and_session_id_follows_check_says_live_or_dead(

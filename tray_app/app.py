@@ -52,6 +52,7 @@ from tray_app.ui.shown_report import report_when_embedded
 
 if TYPE_CHECKING:
     from tray_app.qt.keeper import Keeper
+    from tray_app.qt.owner import SessionOwner
     from tray_app.qt.proxy_service import ProxyService
     from tray_app.services.credentials import CredentialStore
     from tray_app.services.settings import Settings
@@ -154,6 +155,7 @@ def run(*, demo: bool, base_url: str | None, verbose: bool, hidden: bool = False
     signal_wakeup = quit_on_signals(app)
     early_icon = _early_icon()
     built: list[Services] = []
+    owners: list[SessionOwner] = []
 
     def finish_start() -> None:
         try:
@@ -165,6 +167,7 @@ def run(*, demo: bool, base_url: str | None, verbose: bool, hidden: bool = False
             return
         built.append(services)
         owner = _serve_control(server, services, demo=demo)
+        owners.append(owner)
         services.keep.extend([server, owner, signal_wakeup])
         _show_tray_when_available(services)
         if not hidden:
@@ -179,6 +182,8 @@ def run(*, demo: bool, base_url: str | None, verbose: bool, hidden: bool = False
 
     QTimer.singleShot(0, finish_start)
     code = app.exec()
+    for owner in owners:
+        owner.finish_pending()
     if built:
         _tear_down(built[0])
     server.close()
@@ -202,7 +207,7 @@ def _ask_to_show(demo: bool) -> str:
     return "; asked it to show itself."
 
 
-def _serve_control(server: ControlServer, services: Services, *, demo: bool) -> QObject:
+def _serve_control(server: ControlServer, services: Services, *, demo: bool) -> SessionOwner:
     """The tray answers the control socket as the owner of the session."""
     from tray_app.qt.owner import SessionOwner
 

@@ -126,6 +126,7 @@ def _run_owner(args: argparse.Namespace, *, proxy_port: int | None) -> int:
     app.exec()
     if proxy is not None:
         proxy.stop()
+    owner.finish_pending()
     keeper.stop()
     server.close()
     wakeup.setEnabled(False)

@@ -60,6 +60,13 @@ class SessionOwner(QObject):
     def set_proxy_url(self, url: str | None) -> None:
         self.proxy_url = url
 
+    def finish_pending(self) -> None:
+        """Answer every request still waiting for the keeper, with what it knows now: called
+        before the owner exits (``keepalive`` stops after a rejection), so no client is left
+        with a closed connection instead of the answer."""
+        for settler in self.findChildren(_Settler):
+            settler.check(force=True)
+
     def handle(self, request: ControlRequest, reply: Reply) -> None:
         op = request.op
         if op == "status":
@@ -252,15 +259,20 @@ class _Settler(QObject):
         QTimer.singleShot(0, self, self._check)  # after the keeper folded the result in
 
     def _check(self) -> None:
+        self.check()
+
+    def check(self, *, force: bool = False) -> None:
+        """Answer if the keeper has settled (or, with ``force``, with what it has now)."""
         if self._finished:
             return
         if not self._reply.pending:
             self._finish()
             return
         keeper = self._keeper
-        if keeper.in_flight is not None or keeper.snapshot.state is State.SIGNING_IN:
-            return
+        settled = keeper.in_flight is None and keeper.snapshot.state is not State.SIGNING_IN
         if self._auth_only and not self._auth_seen and keeper.snapshot.state is not State.FAILED:
+            settled = False
+        if not settled and not force:
             return
         self._reply.send(self._answer(self._results))
         self._finish()

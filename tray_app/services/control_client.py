@@ -74,6 +74,8 @@ def ask(
             raise OwnerUnreachable(f"no answer from the owner within {timeout:g} s") from None
         except OSError as exc:
             raise OwnerUnreachable(f"the owner hung up: {exc.strerror or exc}") from None
+    if not answer:
+        raise OwnerUnreachable("the owner closed the connection without an answer")
     try:
         return decode_answer(answer)
     except ValueError as exc:
