@@ -255,6 +255,11 @@ def test_exec_runs_a_command_with_the_live_session_in_its_environment_only(
     assert base_url == env["CLICKATELL_BASE_URL"]
     assert live_id not in " ".join(cmdline)
     assert run_cli("exec", "--", "sh", "-c", "exit 7", env=env).returncode == 7
+    missing = run_cli("exec", "--", "no-such-command-cst", env=env)
+    assert missing.returncode == 127
+    assert missing.stderr.strip().splitlines() == [
+        "clickatell-tray: cannot run no-such-command-cst: No such file or directory"
+    ]
 
 
 NO_QT_PROBE = """

@@ -24,6 +24,7 @@ exit codes:
   3  credentials rejected (or account frozen, IP lock-down, wrong api_id)
   4  session gone, or no session stored
   5  network or server trouble (timeout, connection, TLS, 5xx, garbled answer)
+exec leaves with its command's own code (127: not found, 126: cannot be run).
 
 durations: 90s, 15m, 1h, or a bare number of minutes.
 The base URL comes from --base-url, else $CLICKATELL_BASE_URL, else the settings.
