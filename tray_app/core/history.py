@@ -53,6 +53,7 @@ def result_entry(at: float, command: Command, result: object) -> Entry:
         return Entry(at, f"{verb} failed: {describe(result)}", Kind.FAILED)
     if isinstance(result, Exception):
         name = type(result).__name__
+        # NoCredentials lives in services.exchange, which core may not import.
         reason = "no stored credentials" if name == "NoCredentials" else "unexpected error"
         return Entry(at, f"{verb} not sent: {reason}", Kind.FAILED)
     if command is Command.AUTH:
