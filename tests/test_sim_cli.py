@@ -59,3 +59,45 @@ def test_each_request_is_one_json_line_with_message_fields(verbose: bool) -> Non
         assert "text" not in send
         assert "noon" not in repr(records)
     assert f"password={DEMO_PASSWORD}" not in repr(records)
+
+
+def test_delivery_delays_and_failures_are_set_on_the_command_line() -> None:
+    """With no delays every message is received at once; with every delivery failing, 007."""
+    server = SimulatorProcess("--to-gateway", "0s", "--to-handset", "0s")
+    failing = SimulatorProcess(
+        "--delivery-failure-rate", "1", "--to-gateway", "0", "--to-handset", "0"
+    )
+    try:
+        statuses = []
+        for sim in (server, failing):
+            sent = curl(
+                "--data", f"{CREDENTIALS}&to=27820000001&text=hi", f"{sim.base_url}/http/sendmsg"
+            )
+            message_id = sent.split()[1]
+            statuses.append(
+                curl(
+                    "--data",
+                    f"{CREDENTIALS}&apimsgid={message_id}",
+                    f"{sim.base_url}/http/querymsg",
+                )
+            )
+    finally:
+        assert server.stop()[0] == 0
+        assert failing.stop()[0] == 0
+    assert statuses[0].endswith("Status: 004\n"), statuses[0]
+    assert statuses[1].endswith("Status: 007\n"), statuses[1]
+
+
+def test_a_delivery_failure_rate_out_of_range_is_a_usage_error() -> None:
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "tray_app", "simulate", "--delivery-failure-rate", "2"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "share between 0 and 1" in result.stderr
+    assert "Traceback" not in result.stderr

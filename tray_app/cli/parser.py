@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Callable
 
 from tray_app import __version__
 from tray_app.cli.errors import EXIT_CODES_HELP
@@ -14,24 +15,37 @@ _UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 
 def parse_duration(text: str) -> float:
     """Seconds from ``90s``, ``15m``, ``1h`` or a bare number of minutes."""
-    match = _DURATION.match(text)
-    if match is None:
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (try 90s, 10m or 1h)")
-    number, unit = match.groups()
-    seconds = float(number) * _UNIT_SECONDS[(unit or "m").lower()]
+    seconds = parse_delay(text)
     if seconds <= 0:
         raise argparse.ArgumentTypeError("a duration must be more than zero")
     return seconds
 
 
-def _fault_rate(text: str) -> float:
-    try:
-        rate = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= rate <= 1.0:
-        raise argparse.ArgumentTypeError("the fault rate is a share between 0 and 1")
-    return rate
+def parse_delay(text: str) -> float:
+    """A duration as :func:`parse_duration` reads it, where zero (no wait) is allowed."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (try 90s, 10m or 1h)")
+    number, unit = match.groups()
+    return float(number) * _UNIT_SECONDS[(unit or "m").lower()]
+
+
+def _share(what: str) -> Callable[[str], float]:
+    """An argument type for a share between 0 and 1, named in its error message."""
+
+    def parse(text: str) -> float:
+        try:
+            rate = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not 0.0 <= rate <= 1.0:
+            raise argparse.ArgumentTypeError(f"{what} is a share between 0 and 1")
+        return rate
+
+    return parse
+
+
+_fault_rate = _share("the fault rate")
 
 
 def _port(text: str) -> int:
@@ -152,5 +166,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument(
         "--latency", type=float, default=0.0, help="seconds added before each answer"
+    )
+    simulate.add_argument(
+        "--to-gateway",
+        type=parse_delay,
+        default=1.0,
+        help="how long a sent message stays queued (status 002) before the gateway (default 1s)",
+    )
+    simulate.add_argument(
+        "--to-handset",
+        type=parse_delay,
+        default=3.0,
+        help="how long it then stays at the gateway (003) before it is received (default 3s)",
+    )
+    simulate.add_argument(
+        "--delivery-failure-rate",
+        type=_share("the delivery failure rate"),
+        default=0.0,
+        help="share of messages whose delivery fails (status 007)",
     )
     return parser

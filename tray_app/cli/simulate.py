@@ -25,6 +25,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             lifetime=args.lifetime,
             fault_rate=args.fault_rate,
             latency=args.latency,
+            to_gateway=args.to_gateway,
+            to_handset=args.to_handset,
+            failure_rate=args.delivery_failure_rate,
             on_request=report,
             log_text=getattr(args, "verbose", False),
         )
