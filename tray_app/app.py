@@ -48,7 +48,7 @@ from tray_app.core.state import Snapshot, State
 from tray_app.qt.control import ControlServer
 from tray_app.qt.unix_signals import quit_on_signals
 from tray_app.services.owner_files import UnsafeDirectory
-from tray_app.ui.shown_report import report_when_embedded
+from tray_app.ui.shown_report import report_when_embedded, when_on_panel
 
 if TYPE_CHECKING:
     from tray_app.qt.keeper import Keeper
@@ -66,6 +66,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NO_MITSHM = "QT_XCB_NO_MITSHM"
+ICON_FIRST_MS = 500
 TRAY_WAIT_SECONDS = 20.0
 TRAY_POLL_MS = 1000
 SLOW_POLL_MS = 10_000
@@ -123,8 +124,9 @@ def run(*, demo: bool, base_url: str | None, verbose: bool, hidden: bool = False
     """Start the tray app and run its event loop; returns the exit code.
 
     The icon goes up first, drawn as "signing in", and everything else is
-    imported and built on the event loop's first turn: the user sees the app
-    start at once, and a slow import never leaves the panel empty.
+    imported and built once the panel has it (embedded, or registered with the
+    watcher; at most ``ICON_FIRST_MS`` later): the user sees the app start at
+    once, and a slow import never leaves the panel empty.
     """
     from tray_app.services.display import display_problem
 
@@ -180,7 +182,15 @@ def run(*, demo: bool, base_url: str | None, verbose: bool, hidden: bool = False
         _release_when_started(services.keeper)
         services.keeper.start()
 
-    QTimer.singleShot(0, finish_start)
+    if early_icon is None:
+        QTimer.singleShot(0, finish_start)
+    else:
+        # Building the rest takes a few hundred milliseconds of the event loop; the panel
+        # can only embed (XEmbed) or read (SNI) the icon while the loop runs, so it goes first.
+        # (On the next turn: the check runs inside the event dispatcher's wake-up.)
+        when_on_panel(
+            early_icon, lambda: QTimer.singleShot(0, finish_start), timeout_ms=ICON_FIRST_MS
+        )
     code = app.exec()
     for owner in owners:
         owner.finish_pending()

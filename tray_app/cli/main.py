@@ -6,20 +6,30 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from tray_app.cli import desktop_entry, keepalive, session_commands, simulate, status_commands
 from tray_app.cli.common import base_url, setup_console_logging
 from tray_app.cli.errors import EXIT_OTHER, CliError, exit_code_for, explain
 from tray_app.cli.parser import build_parser
 from tray_app.core.protocol import ApiError
 
-_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    **session_commands.COMMANDS,
-    **status_commands.COMMANDS,
-    "keepalive": keepalive.cmd_keepalive,
-    "proxy": keepalive.cmd_proxy,
-    "simulate": simulate.cmd_simulate,
-    "install-desktop-entry": desktop_entry.cmd_install_desktop_entry,
-}
+
+def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
+    """The command modules, imported only for a command: the tray's start-up needs none."""
+    from tray_app.cli import (
+        desktop_entry,
+        keepalive,
+        session_commands,
+        simulate,
+        status_commands,
+    )
+
+    return {
+        **session_commands.COMMANDS,
+        **status_commands.COMMANDS,
+        "keepalive": keepalive.cmd_keepalive,
+        "proxy": keepalive.cmd_proxy,
+        "simulate": simulate.cmd_simulate,
+        "install-desktop-entry": desktop_entry.cmd_install_desktop_entry,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command is None:
             return _run_tray(args, verbose)
-        handler = _COMMANDS[args.command]
+        handler = _commands()[args.command]
         setup_console_logging(verbose)
         return handler(args)
     except CliError as exc:
