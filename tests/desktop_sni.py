@@ -1,4 +1,5 @@
-"""Fixtures for the StatusNotifierItem desktops: xfce4-panel on X11, sway + waybar on Wayland.
+"""Fixtures for the StatusNotifierItem desktops: xfce4-panel on X11, sway + waybar and GNOME
+Shell with the AppIndicator extension on Wayland.
 
 Loaded as a pytest plugin by conftest.py. Each stack has a bus, a HOME and a display of its
 own, apart from the trayer stack of ``desktop_stack``: a StatusNotifierWatcher on the trayer
@@ -10,10 +11,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from desktop_services import child_env, start_session_bus, start_xvfb, stop
-from desktop_stack import Desktop, _failing_the_test, _stop_pid, make_sandbox, require_tools
+from desktop_stack import (
+    Desktop,
+    _failing_the_test,
+    _stop_pid,
+    make_sandbox,
+    require_files,
+    require_tools,
+)
+from gnome_stack import APPINDICATOR, GnomeDesktop, running_gnome_shell
 from panel_services import has_owner, start_dunst, start_xfce4_panel
 from sni_client import connection_pid
 from wayland_stack import WaylandDesktop, running_sway
@@ -73,4 +83,22 @@ def wayland_desktop() -> Iterator[WaylandDesktop]:
     if os.getuid() == 0:
         require_tools("setpriv")
     with _failing_the_test(), running_sway() as desktop:
+        yield desktop
+
+
+@pytest.fixture(scope="module")
+def gnome_desktop() -> Iterator[GnomeDesktop]:
+    """Headless GNOME Shell (Wayland) with the AppIndicator extension, on buses of its own.
+
+    Module scope: the shell is stopped once its tests are done, not left running for the
+    rest of the suite.
+    """
+    require_tools("dbus-daemon", "gnome-shell", "gjs")
+    require_files(
+        "gnome-shell-extension-appindicator",
+        Path("/usr/share/gnome-shell/extensions", APPINDICATOR),
+    )
+    if os.getuid() == 0:
+        require_tools("setpriv")
+    with _failing_the_test(), running_gnome_shell() as desktop:
         yield desktop

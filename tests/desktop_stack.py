@@ -66,6 +66,8 @@ PACKAGES = {
     "Xwayland": "xwayland",
     "setpriv": "util-linux",
     "xhost": "x11-xserver-utils",
+    "gnome-shell": "gnome-shell",
+    "gjs": "gjs",
 }
 
 _FIXTURES = (
@@ -79,6 +81,7 @@ _FIXTURES = (
     "desktop",
     "sni_x11_desktop",
     "wayland_desktop",
+    "gnome_desktop",
 )
 
 
@@ -88,7 +91,17 @@ def require_tools(*names: str) -> None:
     if not missing:
         return
     packages = sorted({PACKAGES.get(name, name) for name in missing})
-    message = f"{', '.join(missing)} not installed: apt-get install {' '.join(packages)}"
+    _missing(f"{', '.join(missing)} not installed: apt-get install {' '.join(packages)}")
+
+
+def require_files(package: str, *paths: Path) -> None:
+    """As ``require_tools``, for what a package installs off PATH (a shell extension)."""
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        _missing(f"{', '.join(missing)} not installed: apt-get install {package}")
+
+
+def _missing(message: str) -> None:
     if os.environ.get(REQUIRE_DESKTOP) == "1":
         pytest.fail(f"{message} ({REQUIRE_DESKTOP}=1 forbids skipping)", pytrace=False)
     pytest.skip(message)

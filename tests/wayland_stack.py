@@ -86,6 +86,40 @@ def _own(path: Path, user: str) -> None:
             os.chown(os.path.join(folder, name), entry.pw_uid, entry.pw_gid)
 
 
+def user_dirs(home: Path, runtime: Path) -> dict[str, str]:
+    """HOME and the XDG folders of a throw-away user: the app's, apart from the desktop's."""
+    return {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
+        "XDG_RUNTIME_DIR": str(runtime),
+    }
+
+
+def start_bus(root: Path, name: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """A private dbus-daemon with ``root``/bus.conf (both users let in) and its address."""
+    log_path = root / f"{name}.log"
+    with log_path.open("wb") as log:
+        bus = subprocess.Popen(
+            [
+                *("dbus-daemon", f"--config-file={root / 'bus.conf'}"),
+                *("--nofork", "--nopidfile", "--print-address=1"),
+            ],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=log,
+        )
+    assert bus.stdout is not None
+    address = bus.stdout.readline().decode().strip()
+    if not address:
+        stop(bus)
+        raise ServiceError(f"{name}: dbus-daemon printed no address", log_path)
+    return bus, address
+
+
 def _sway_config(home: Path, caller: str, as_other_user: bool) -> str:
     xhost = f"xhost +si:localuser:{caller} >/dev/null; " if as_other_user else ""
     return (
@@ -122,22 +156,8 @@ def running_sway() -> Iterator[WaylandDesktop]:
         sway_run.chmod(0o700)
         app_run.chmod(0o700)
 
-        with (root / "dbus.log").open("wb") as log:
-            bus = subprocess.Popen(
-                [
-                    *("dbus-daemon", f"--config-file={root / 'bus.conf'}"),
-                    *("--nofork", "--nopidfile", "--print-address=1"),
-                ],
-                env=child_env({"HOME": str(app_home)}),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=log,
-            )
+        bus, address = start_bus(root, "dbus", child_env({"HOME": str(app_home)}))
         processes.append(bus)
-        assert bus.stdout is not None
-        address = bus.stdout.readline().decode().strip()
-        if not address:
-            raise ServiceError("dbus-daemon printed no address", root / "dbus.log")
 
         sway_env = child_env(
             {
@@ -173,12 +193,7 @@ def running_sway() -> Iterator[WaylandDesktop]:
         if not sockets or not swaysocks:
             raise ServiceError("sway made no Wayland or IPC socket", sway_log)
         app_overrides = {
-            "HOME": str(app_home),
-            "XDG_CONFIG_HOME": str(app_home / ".config"),
-            "XDG_CACHE_HOME": str(app_home / ".cache"),
-            "XDG_DATA_HOME": str(app_home / ".local" / "share"),
-            "XDG_STATE_HOME": str(app_home / ".local" / "state"),
-            "XDG_RUNTIME_DIR": str(app_run),
+            **user_dirs(app_home, app_run),
             "WAYLAND_DISPLAY": str(sockets[0]),
             "SWAYSOCK": str(swaysocks[0]),
             "DBUS_SESSION_BUS_ADDRESS": address,
