@@ -73,12 +73,21 @@ class StatusWindow(QWidget):
         """Why this window is up instead of a tray menu; None for none."""
         self.explanation.setText(text or "")
         self.explanation.setVisible(bool(text))
+        self._fit()
+
+    def _fit(self) -> None:
+        """Grow to what the wrapped text now needs: a shown window keeps its old size otherwise,
+        and the layout squeezes the labels until their lines are cut off."""
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
         self.adjustSize()
 
     def show_note(self, text: str) -> None:
         """A line under the status: what just happened, or what to do next."""
         self.note.setText(text)
         self.note.setVisible(bool(text))
+        self._fit()
 
     def offer_copy(self, why: str, copy: Callable[[], object]) -> None:
         """A big Copy button, focused, for the copy the desktop would not take from the tray."""
@@ -86,6 +95,7 @@ class StatusWindow(QWidget):
         self.show_note(why)
         self.copy_button.show()
         self.copy_button.setDefault(True)
+        self._fit()
         self.present()
         self.copy_button.setFocus()
 

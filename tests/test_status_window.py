@@ -1,0 +1,53 @@
+"""The status window shows all it says: nothing is clipped when a note and a Copy button appear."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtWidgets import QApplication, QLabel
+from pytestqt.qtbot import QtBot
+
+from tray_app.core.clock import FakeClock
+from tray_app.qt.keeper import Keeper, SyncRunner
+from tray_app.services.credentials import Credentials, CredentialStore
+from tray_app.sim.server import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
+from tray_app.ui.status_window import StatusWindow
+
+WHY = (
+    "This desktop lets only a window you click into write the clipboard, and a tray menu is "
+    "not such a window. Click Copy to put the session ID on the clipboard."
+)
+
+
+@pytest.fixture
+def keeper(qapp: QApplication, clock: FakeClock) -> Iterator[Keeper]:
+    with Simulator(clock=clock) as simulator:
+        store = CredentialStore(memory_only=True)
+        keeper = Keeper(store, base_url=simulator.base_url, clock=clock, runner=SyncRunner())
+        keeper.sign_in(Credentials(DEMO_API_ID, DEMO_USER, DEMO_PASSWORD))
+        yield keeper
+
+
+def assert_nothing_clipped(window: StatusWindow) -> None:
+    for label in window.findChildren(QLabel):
+        if not label.isVisible():
+            continue
+        needed = (
+            label.heightForWidth(label.width()) if label.wordWrap() else label.sizeHint().height()
+        )
+        assert label.height() >= needed, f"{label.text()[:40]!r} squeezed to {label.height()}px"
+        assert label.geometry().bottom() <= window.height(), f"{label.text()[:40]!r} cut off"
+
+
+def test_a_copy_offer_on_a_shown_window_grows_it_to_fit(keeper: Keeper, qtbot: QtBot) -> None:
+    window = StatusWindow(keeper, [("Ping now", lambda: None)], explanation=WHY)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    assert_nothing_clipped(window)
+
+    window.offer_copy(WHY + " " + WHY, lambda: None)
+    qtbot.wait(10)
+    assert window.copy_button.isVisible()
+    assert_nothing_clipped(window)
