@@ -87,20 +87,26 @@ def shared_tmp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def as_user(
-    user: pwd.struct_passwd, code: str, *args: str, env: dict[str, str] | None = None
+    user: pwd.struct_passwd,
+    code: str,
+    *args: str,
+    env: dict[str, str] | None = None,
+    imports: str = "import os, socket, sys",
 ) -> subprocess.Popen[str]:
-    """Run Python ``code`` as ``user`` (setpriv drops root), its output read line by line."""
+    """Run Python ``code`` as ``user``, its output read line by line.
+
+    The process starts as root, runs ``imports`` (every module the code needs, the standard
+    library's too), then drops to ``user`` by itself, as a daemon drops root: the interpreter
+    and the checkout may sit in folders only root can enter (a venv under /root, a clone in a
+    0700 temporary folder), which a process started as the other user could not execute.
+    """
+    drop = (
+        "import os as _os\n"
+        f"_os.setgroups([]); _os.setgid({user.pw_gid}); _os.setuid({user.pw_uid})\n"
+        f"assert _os.geteuid() == {user.pw_uid} and _os.getegid() == {user.pw_gid}\n"
+    )
     return subprocess.Popen(
-        [
-            "setpriv",
-            f"--reuid={user.pw_uid}",
-            f"--regid={user.pw_gid}",
-            "--clear-groups",
-            sys.executable,
-            "-c",
-            code,
-            *args,
-        ],
+        [sys.executable, "-c", f"{imports}\n{drop}{code}", *args],
         env={
             **os.environ,
             "HOME": "/nonexistent",
@@ -217,12 +223,16 @@ def test_a_directory_open_to_others_or_a_symlink_is_refused_with_the_fix(
     assert "Traceback" not in launch.stderr
 
 
-OTHER_OWNER = textwrap.dedent(
+OWNER_IMPORTS = textwrap.dedent(
     """
+    import os, socket, sys
     from PySide6.QtCore import QCoreApplication, QTimer
     from tray_app.core import control
     from tray_app.qt.control import ControlServer
-
+    """
+)
+OTHER_OWNER = textwrap.dedent(
+    """
     app = QCoreApplication([])
     server = ControlServer()
     assert server.claim()
@@ -243,7 +253,9 @@ def test_the_owner_answers_its_own_user_only_and_the_client_trusts_its_own_user_
     runtime = Path(tempfile.mkdtemp(prefix="cst-other-", dir="/tmp"))
     os.chown(runtime, other_user.pw_uid, other_user.pw_gid)
     runtime.chmod(0o700)
-    owner = as_user(other_user, OTHER_OWNER, env={"XDG_RUNTIME_DIR": str(runtime)})
+    owner = as_user(
+        other_user, OTHER_OWNER, env={"XDG_RUNTIME_DIR": str(runtime)}, imports=OWNER_IMPORTS
+    )
     try:
         assert owner.stdout is not None
         out = LineReader(owner.stdout)
