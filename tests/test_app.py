@@ -10,10 +10,11 @@ import shiboken6
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton
 
 from tray_app import app as tray_app_module
-from tray_app.app import NO_TRAY_TEXT, Services
+from tray_app.app import Services
 from tray_app.core.state import State
 from tray_app.ui.dialogs import SignInDialog
 from tray_app.ui.status_window import StatusWindow
+from tray_app.ui.tray_wait import NO_TRAY_TEXT, show_tray_when_available
 
 
 @pytest.fixture
@@ -37,9 +38,11 @@ def test_without_a_tray_a_window_says_so_and_the_icon_follows_a_late_panel(
     services: Services, qtbot: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tray_is_there = False
-    tray_app_module._show_tray_when_available(
-        services,
-        tray_available=lambda: tray_is_there,
+    show_tray_when_available(
+        services.app,
+        services.view,
+        services.status_window,
+        is_available=lambda: tray_is_there,
         wait_seconds=0.05,
         poll_ms=10,
         slow_poll_ms=20,

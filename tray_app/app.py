@@ -10,7 +10,7 @@ Decisions taken here:
   with one line saying what is wrong (exit 1). The demo is an owner of its
   own, so it can run beside the real app.
 * No system tray at start (the panel may come up after the app at login):
-  wait up to ``TRAY_WAIT_SECONDS`` while saying so on stderr, then open a
+  wait up to ``tray_wait.TRAY_WAIT_SECONDS`` while saying so on stderr, then open a
   small status window that explains why and names the GNOME AppIndicator
   extension. The app keeps watching, and the icon appears if a tray shows up
   later; the app never runs invisible.
@@ -39,16 +39,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QSettings, QSize, QTimer
-from PySide6.QtGui import QIcon
+from PySide6.QtCore import QObject, QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from tray_app import APP_ID, APP_NAME, __version__
 from tray_app.core.state import Snapshot, State
 from tray_app.qt.control import ControlServer
+from tray_app.qt.startup_release import release_when_started
 from tray_app.qt.unix_signals import quit_on_signals
 from tray_app.services.owner_files import UnsafeDirectory
+from tray_app.ui.icons import window_icon
 from tray_app.ui.shown_report import report_when_embedded, when_on_panel
+from tray_app.ui.tray_wait import show_tray_when_available, tray_available
 
 if TYPE_CHECKING:
     from tray_app.qt.keeper import Keeper
@@ -67,17 +69,8 @@ log = logging.getLogger(__name__)
 
 NO_MITSHM = "QT_XCB_NO_MITSHM"
 ICON_FIRST_MS = 500
-TRAY_WAIT_SECONDS = 20.0
-TRAY_POLL_MS = 1000
-SLOW_POLL_MS = 10_000
 DEMO_CLEAR_AFTER_VARIABLE = "CLICKATELL_TRAY_DEMO_CLEAR_AFTER"
 """The demo's clipboard auto-clear in seconds (its settings are throw-away): for the tests."""
-NO_TRAY_TEXT = (
-    "No system tray is available, so the session's status is shown in this window.\n\n"
-    "On GNOME, install and enable the “AppIndicator and KStatusNotifierItem Support” "
-    "extension (package gnome-shell-extension-appindicator), then start the app again. "
-    "The keep-alive runs either way."
-)
 
 
 @dataclass
@@ -171,7 +164,9 @@ def run(*, demo: bool, base_url: str | None, verbose: bool, hidden: bool = False
         owner = _serve_control(server, services, demo=demo)
         owners.append(owner)
         services.keep.extend([server, owner, signal_wakeup])
-        _show_tray_when_available(services)
+        show_tray_when_available(
+            services.app, services.view, services.status_window, report=_report_shown()
+        )
         if not hidden:
 
             def ask_first_run_to_sign_in(has_credentials: bool) -> None:
@@ -179,7 +174,7 @@ def run(*, demo: bool, base_url: str | None, verbose: bool, hidden: bool = False
                     services.view.sign_in_requested.emit()
 
             services.keeper.started.connect(ask_first_run_to_sign_in)
-        _release_when_started(services.keeper)
+        release_when_started(services.keeper)
         services.keeper.start()
 
     if early_icon is None:
@@ -237,7 +232,7 @@ def _serve_control(server: ControlServer, services: Services, *, demo: bool) -> 
 
 def _early_icon() -> QSystemTrayIcon | None:
     """The tray icon shown before anything else is built, when a tray is there to take it."""
-    if not _tray_available():
+    if not tray_available():
         return None
     from tray_app.ui.icons import StatusIconCache
 
@@ -298,7 +293,7 @@ def _build(
         log.info("%s %s starting; log at %s", APP_NAME, __version__, log_file)
     except OSError as exc:
         print(f"{APP_NAME}: logging to a file is off: {exc}", file=sys.stderr)
-    app.setWindowIcon(_window_icon())
+    app.setWindowIcon(window_icon())
     keeper = Keeper(store, base_url=base_url, interval=settings.ping_interval_minutes * 60.0)
     notifier = Notifier()
     notifier.enabled = settings.notifications
@@ -361,41 +356,6 @@ def _copy_through_the_window(services: Services) -> None:
     view.copy_reported.connect(report)
 
 
-def _window_icon() -> QIcon:
-    """The shipped PNGs, read when a window first shows: the SVG would load Qt's SVG library
-    (0.7 MiB resident) for the whole run of an app that mostly shows no window."""
-    from tray_app.resources import ICON_SIZES, app_icon_path
-
-    icon = QIcon()
-    for size in ICON_SIZES:
-        icon.addFile(str(app_icon_path(size)), QSize(size, size))
-    return icon
-
-
-def _release_when_started(keeper: Keeper) -> None:
-    """Drop start-up's leftovers once, on the event loop's next turn after start-up is over."""
-    connections: list[object] = []
-
-    def release() -> None:
-        from tray_app.core.memory import release_after_start
-
-        trimmed = release_after_start()
-        log.debug("start-up caches dropped%s", "; allocator trimmed" if trimmed else "")
-
-    def soon(*_args: object) -> None:
-        if not connections:
-            return  # already on its way
-        for connection in connections:
-            QObject.disconnect(connection)  # type: ignore[call-overload]
-        connections.clear()
-        QTimer.singleShot(0, release)
-
-    connections.append(keeper.request_done.connect(soon))
-    connections.append(
-        keeper.started.connect(lambda has_credentials: None if has_credentials else soon())
-    )
-
-
 def _after_first_paint(services: Services, *, demo: bool) -> None:
     """What the icon need not wait for: reading the autostart entry, D-Bus and network watchers."""
     from tray_app.qt.wakeups import WakeupWatcher
@@ -414,59 +374,8 @@ def _after_first_paint(services: Services, *, demo: bool) -> None:
     services.keep.append(wakeups)
 
 
-def _show_tray_when_available(
-    services: Services,
-    *,
-    tray_available: Callable[[], bool] | None = None,
-    wait_seconds: float = TRAY_WAIT_SECONDS,
-    poll_ms: int = TRAY_POLL_MS,
-    slow_poll_ms: int = SLOW_POLL_MS,
-) -> None:
-    """Show the icon now, or once a tray appears; after a while, a window instead of nothing.
-
-    Once the window is up, the check slows to every ``slow_poll_ms``: a panel that
-    comes much later still gets the icon, at no noticeable cost.
-    """
-    available = tray_available or _tray_available
-    view = services.view
-    waited = 0.0
-    window: StatusWindow | None = None
-    report = os.environ.get("CLICKATELL_TRAY_REPORT_SHOWN") == "1"
-
-    def try_show() -> None:
-        nonlocal waited, window
-        if available():
-            poll.stop()
-            view.show()
-            if window is not None:
-                window.close()
-            if report:
-                report_when_embedded(view.tray)
-            return
-        if waited == 0:
-            print(f"{APP_NAME}: no system tray yet; waiting for one…", file=sys.stderr)
-        waited += poll.interval() / 1000
-        if waited >= wait_seconds and window is None:
-            print(f"{APP_NAME}: {NO_TRAY_TEXT.splitlines()[0]}", file=sys.stderr)
-            window = services.status_window(NO_TRAY_TEXT)
-            window.present()
-            poll.setInterval(slow_poll_ms)
-
-    poll = QTimer(services.app)
-    poll.setInterval(poll_ms)
-    poll.timeout.connect(try_show)
-    try_show()
-    if not view.tray.isVisible():
-        poll.start()
-
-
-def _tray_available() -> bool:
-    """Offscreen (tests, benchmarks) has no tray but can still build and show the icon."""
-    return QSystemTrayIcon.isSystemTrayAvailable() or _offscreen()
-
-
-def _offscreen() -> bool:
-    return QApplication.platformName() == "offscreen"
+def _report_shown() -> bool:
+    return os.environ.get("CLICKATELL_TRAY_REPORT_SHOWN") == "1"
 
 
 def _show_status(services: Services) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -335,3 +335,14 @@ class StatusIconCache:
             self._key = key
             self.renders += 1
         return self._icon
+
+
+def window_icon() -> QIcon:
+    """The shipped PNGs, read when a window first shows: the SVG would load Qt's SVG library
+    (0.7 MiB resident) for the whole run of an app that mostly shows no window."""
+    from tray_app.resources import ICON_SIZES, app_icon_path
+
+    icon = QIcon()
+    for size in ICON_SIZES:
+        icon.addFile(str(app_icon_path(size)), QSize(size, size))
+    return icon
