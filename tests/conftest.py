@@ -38,6 +38,7 @@ DEMO_FOLDERS = "clickatell-tray-demo-*"
 if TYPE_CHECKING:
     from desktop_stack import SecretService
 
+    from tray_app.qt.keeper import Keeper
     from tray_app.services.credentials import CredentialStore
 
 pytest_plugins = ["desktop_stack", "desktop_sni"]
@@ -71,6 +72,22 @@ def real_store(keyring_env: SecretService) -> Iterator[CredentialStore]:
     CredentialStore().clear()
     yield CredentialStore()
     CredentialStore().clear()
+
+
+@pytest.fixture
+def signed_in_keeper(qapp: object, clock: FakeClock) -> Iterator[Keeper]:
+    """A keeper signed in to the in-process simulator with the demo account: memory-only
+    credentials, requests run at once on the calling thread, time from the fake clock."""
+    from tray_app.core.demo import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER
+    from tray_app.qt.keeper import Keeper, SyncRunner
+    from tray_app.services.credentials import Credentials, CredentialStore
+    from tray_app.sim.server import Simulator
+
+    with Simulator(clock=clock) as simulator:
+        store = CredentialStore(memory_only=True)
+        keeper = Keeper(store, base_url=simulator.base_url, clock=clock, runner=SyncRunner())
+        keeper.sign_in(Credentials(DEMO_API_ID, DEMO_USER, DEMO_PASSWORD))
+        yield keeper
 
 
 @pytest.fixture

@@ -6,16 +6,11 @@ clipboard answers each outcome in turn, offscreen, so the view's words can be ch
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from tray_app.core.clock import FakeClock
-from tray_app.qt.keeper import Keeper, SyncRunner
-from tray_app.services.credentials import Credentials, CredentialStore
-from tray_app.sim.server import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
+from tray_app.qt.keeper import Keeper
 from tray_app.ui.clipboard import (
     NEEDS_WINDOW_REASON,
     CopyOutcome,
@@ -40,12 +35,8 @@ class AnsweringClipboard(SecretClipboard):
 
 
 @pytest.fixture
-def keeper(qapp: QApplication, clock: FakeClock) -> Iterator[Keeper]:
-    with Simulator(clock=clock) as simulator:
-        store = CredentialStore(memory_only=True)
-        keeper = Keeper(store, base_url=simulator.base_url, clock=clock, runner=SyncRunner())
-        keeper.sign_in(Credentials(DEMO_API_ID, DEMO_USER, DEMO_PASSWORD))
-        yield keeper
+def keeper(signed_in_keeper: Keeper) -> Keeper:
+    return signed_in_keeper
 
 
 def make_view(keeper: Keeper, clipboard: SecretClipboard, said: list[str]) -> TrayView:

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from PySide6.QtWidgets import QApplication, QLabel
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from tray_app.core.clock import FakeClock
-from tray_app.qt.keeper import Keeper, SyncRunner
-from tray_app.services.credentials import Credentials, CredentialStore
-from tray_app.sim.server import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
+from tray_app.qt.keeper import Keeper
 from tray_app.ui.status_window import StatusWindow
 
 WHY = (
@@ -21,12 +16,8 @@ WHY = (
 
 
 @pytest.fixture
-def keeper(qapp: QApplication, clock: FakeClock) -> Iterator[Keeper]:
-    with Simulator(clock=clock) as simulator:
-        store = CredentialStore(memory_only=True)
-        keeper = Keeper(store, base_url=simulator.base_url, clock=clock, runner=SyncRunner())
-        keeper.sign_in(Credentials(DEMO_API_ID, DEMO_USER, DEMO_PASSWORD))
-        yield keeper
+def keeper(signed_in_keeper: Keeper) -> Keeper:
+    return signed_in_keeper
 
 
 def assert_nothing_clipped(window: StatusWindow) -> None:
