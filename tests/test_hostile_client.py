@@ -171,6 +171,22 @@ def test_a_loopback_base_url_never_goes_through_a_proxy(
     assert b"hunter2" in server.requests[0].body
 
 
+def test_a_remote_base_url_goes_through_the_proxy_the_environment_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where a proxy is the only way out, the API is reached through it (a TLS tunnel)."""
+    with HostileServer(ok("no tunnel today", status="403 Forbidden")) as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.base_url)
+        monkeypatch.setenv("https_proxy", proxy.base_url)
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        error = failure(ApiClient("https://api.example.invalid"))
+        assert error.category is ErrorCategory.TRANSIENT
+        assert [seen.request_line.split()[:2] for seen in proxy.requests] == [
+            ["CONNECT", "api.example.invalid:443"]
+        ]
+
+
 def test_connections_are_reused_between_calls(server: HostileServer) -> None:
     server.reply = ok(f"OK: {SID}")
     client = ApiClient(server.base_url)

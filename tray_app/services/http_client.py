@@ -15,16 +15,17 @@ Limits, so that no server can hold or swamp the app (the README's "Limits" says 
   a call past it; the call then fails as a transient "did not answer in time".
 * Proxies from the environment (``http_proxy`` and friends) are never used for a loopback
   base URL: a proxy would receive the credentials of a plain-http local server in the clear.
+  For any other base URL they are read once, when the client is built (a new base URL
+  builds a new client); netrc is never read.
+* Each call is one request handed straight to the connection pool's adapter: no redirect is
+  followed or prepared, no cookie is kept, and the per-call cost stays small enough for
+  the local proxy to forward on loopback in a fraction of a millisecond.
 """
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
-import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from tray_app import __version__
@@ -38,6 +39,7 @@ from tray_app.core.protocol import (
     parse_session_answer,
     validate_base_url,
 )
+from tray_app.services.deadline import Deadline, guarded_pools
 
 if TYPE_CHECKING:
     import requests
@@ -49,6 +51,7 @@ MAX_RESPONSE_BYTES = 64 * 1024
 USER_AGENT = f"clickatell-session-tray/{__version__}"
 FORM_TYPE = "application/x-www-form-urlencoded"
 _CHUNK = 8192
+_KNOWN_PATHS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,150 +76,18 @@ class _Failed(Exception):
         self.raw = raw
 
 
-class _Deadline:
-    """Shuts the socket of the request under way on this thread once the deadline passes."""
-
-    def __init__(self, seconds: float) -> None:
-        self.expired = False
-        self._seconds = seconds
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
-
-    def __enter__(self) -> _Deadline:
-        _current.deadline = self
-        _WATCHDOG.add(self, time.monotonic() + self._seconds)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        _WATCHDOG.discard(self)
-        _current.deadline = None
-
-    def watch(self, sock: socket.socket | None) -> None:
-        if sock is None:
-            return
-        with self._lock:
-            self._sockets.append(sock)
-            expired = self.expired
-        if expired:
-            _shut(sock)
-
-    def expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            sockets = list(self._sockets)
-        for sock in sockets:
-            _shut(sock)
-
-
-class _Watchdog:
-    """One daemon thread for every deadline under way, started with the first.
-
-    A thread per request (``threading.Timer``) cost more than the request itself on
-    loopback; this one sleeps until the earliest deadline, or until a new one is earlier.
-    """
-
-    def __init__(self) -> None:
-        self._due: dict[int, tuple[float, _Deadline]] = {}
-        self._changed = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._wake_at: float | None = None
-
-    def add(self, deadline: _Deadline, at: float) -> None:
-        with self._changed:
-            self._due[id(deadline)] = (at, deadline)
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="request-deadlines", daemon=True
-                )
-                self._thread.start()
-            if self._wake_at is None or at < self._wake_at:
-                self._changed.notify()
-
-    def discard(self, deadline: _Deadline) -> None:
-        with self._changed:
-            self._due.pop(id(deadline), None)
-
-    def _run(self) -> None:
-        while True:
-            with self._changed:
-                now = time.monotonic()
-                late = [d for at, d in self._due.values() if at <= now]
-                for deadline in late:
-                    del self._due[id(deadline)]
-                if not late:
-                    self._wake_at = min((at for at, _d in self._due.values()), default=None)
-                    self._changed.wait(None if self._wake_at is None else self._wake_at - now)
-                    continue
-            for deadline in late:
-                deadline.expire()
-
-
-_WATCHDOG = _Watchdog()
-
-
-def _shut(sock: socket.socket) -> None:
-    """Wake a thread blocked reading ``sock``: the plain socket's shutdown, TLS or not."""
-    with contextlib.suppress(OSError):
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
-class _Current(threading.local):
-    deadline: _Deadline | None = None
-
-
-_current = _Current()
-
-
-def _guarded_pools() -> dict[str, type[Any]]:
-    """Connection pools whose connections hand their socket to this thread's deadline.
-
-    A new connection registers its socket once connected; a reused one when it is handed out.
-    """
-    from urllib3.connection import HTTPConnection, HTTPSConnection
-    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-
-    def watched(base: type[Any]) -> type[Any]:
-        class Watched(base):
-            def connect(self) -> None:
-                super().connect()
-                _watch(self.sock)
-
-        return Watched
-
-    def guarded(base: type[Any], connection: type[Any]) -> type[Any]:
-        class Guarded(base):
-            ConnectionCls = watched(connection)
-
-            def _make_request(self, conn: Any, *args: Any, **kwargs: Any) -> Any:
-                _watch(conn.sock)
-                return super()._make_request(conn, *args, **kwargs)
-
-        return Guarded
-
-    return {
-        "http": guarded(HTTPConnectionPool, HTTPConnection),
-        "https": guarded(HTTPSConnectionPool, HTTPSConnection),
-    }
-
-
-def _watch(sock: socket.socket | None) -> None:
-    deadline = _current.deadline
-    if deadline is not None:
-        deadline.watch(sock)
-
-
 def _new_session() -> requests.Session:
-    """A session that never looks for a redirect's target.
+    """The session that holds the connection pools; requests go to its adapters directly.
 
-    Even with ``allow_redirects=False``, requests reads (and decompresses) a redirect's whole
-    body to prepare the next hop for ``Response.next``, so a 3xx with a 1 GiB or gzip-bomb
-    body would bypass the cap. Without a target, a 3xx is read like any other answer.
+    ``Session.send`` is not used: even with ``allow_redirects=False`` it reads (and
+    decompresses) a redirect's whole body to prepare the next hop for ``Response.next``,
+    so a 3xx with a 1 GiB or gzip-bomb body would bypass the cap; and its per-call work
+    (merging settings, the environment and cookies) cost more than a loopback call itself.
+    The adapter sends exactly one request and never follows a redirect.
     """
     import requests
 
-    session = requests.Session()
-    session.get_redirect_target = lambda _response: None  # type: ignore[method-assign,assignment]
-    return session
+    return requests.Session()
 
 
 class ApiClient:
@@ -246,15 +117,21 @@ class ApiClient:
         self._http.headers["User-Agent"] = USER_AGENT
         self._http.headers["Accept-Encoding"] = "identity"
         self._http.verify = True
-        # No proxy (nor netrc) from the environment for a server on this machine.
+        # No proxy from the environment for a server on this machine. The environment
+        # (proxies, REQUESTS_CA_BUNDLE) is read once, here; netrc is never read.
         self._http.trust_env = not is_loopback_host(urlsplit(self.base_url).hostname)
+        self._send_settings = self._http.merge_environment_settings(
+            self.base_url, {}, True, None, None
+        )
         if pool_size:
             for scheme in ("http://", "https://"):
                 self._http.mount(scheme, requests.adapters.HTTPAdapter(pool_maxsize=pool_size))
         for adapter in self._http.adapters.values():
             manager = getattr(adapter, "poolmanager", None)
             if manager is not None:
-                manager.pool_classes_by_scheme = _guarded_pools()
+                manager.pool_classes_by_scheme = guarded_pools()
+        self._adapter = self._http.get_adapter(self.base_url)
+        self._urls: dict[str, str] = {}
 
     def auth(self, api_id: str, user: str, password: str) -> str:
         body, status = self._post(
@@ -303,16 +180,10 @@ class ApiClient:
         """One POST within the limits: the body read, or :class:`_Failed`."""
         import requests
 
-        with _Deadline(self._deadline) as deadline:
+        with Deadline(self._deadline) as deadline:
             try:
-                response = self._http.post(
-                    f"{self.base_url}{path}",
-                    data=data,
-                    headers=headers,
-                    timeout=self._timeout,
-                    allow_redirects=False,
-                    stream=True,
-                )
+                request = self._prepared(path, data, headers)
+                response = self._adapter.send(request, timeout=self._timeout, **self._send_settings)
                 try:
                     body = self._read(response, deadline)
                 finally:
@@ -324,7 +195,26 @@ class ApiClient:
                 raise _Failed(description, type(exc).__name__) from None
         return body, response
 
-    def _read(self, response: requests.Response, deadline: _Deadline) -> bytes:
+    def _prepared(
+        self, path: str, data: dict[str, str] | bytes, headers: dict[str, str] | None
+    ) -> requests.PreparedRequest:
+        """A POST to ``path``, its URL checked and encoded once per path, not once per call."""
+        import requests
+
+        request = requests.PreparedRequest()
+        url = self._urls.get(path)
+        if url is None:
+            request.prepare_url(f"{self.base_url}{path}", None)
+            url = str(request.url)
+            if len(self._urls) < _KNOWN_PATHS:
+                self._urls[path] = url
+        request.method = "POST"
+        request.url = url
+        request.prepare_headers({**self._http.headers, **(headers or {})})
+        request.prepare_body(data, None)
+        return request
+
+    def _read(self, response: requests.Response, deadline: Deadline) -> bytes:
         """At most ``max_bytes`` of the body, or :class:`_Failed`: too big, packed, too slow."""
         import requests
         import urllib3
