@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import requests
+from desktop_checks import dunst_summaries
 from panel_services import WATCHER, bus_call
 from processes import DemoRun, wait_until
 
@@ -24,6 +27,8 @@ IDLE_CPU_TICKS = 5
 that keeps ticking sends property updates); this one catches a busy loop or a fast timer.
 A single wake-up's cost in ticks varies with the machine's load (2 ticks were seen on a busy
 machine), so the bound leaves room for a few and none for a loop."""
+
+RENEWED = "Session renewed with a new ID"
 
 DBUS = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
 MENU = "com.canonical.dbusmenu"
@@ -223,3 +228,29 @@ def assert_idle_after_menu(item: Item, pid: int, monitor: tuple[str, ...] = ()) 
     assert spent <= IDLE_CPU_TICKS, (
         f"{spent * 10} ms of CPU in {IDLE_SECONDS:g} s with the menu closed"
     )
+
+
+def assert_menu_ping_renews_once(
+    item: Item, base_url: str, env: dict[str, str], summaries_before: int
+) -> None:
+    """The simulator drops the session, "Ping now" in the menu finds it gone: the app signs in
+    again and says so in exactly one notification."""
+    requests.post(f"{base_url}/sim/expire", timeout=5)
+    item.click("Ping now")
+    wait_until("the renewal", lambda: RENEWED in dunst_summaries(env)[summaries_before:])
+    time.sleep(1.0)  # a second notification, if one were coming, would be here by now
+    assert dunst_summaries(env)[summaries_before:].count(RENEWED) == 1
+
+
+def assert_second_launch_asks_to_show(env: dict[str, str]) -> None:
+    """A second ``--demo`` finds the running one, asks it to show itself and exits 0."""
+    second = subprocess.run(
+        [sys.executable, "-m", "tray_app", "--demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert second.returncode == 0, second.stderr
+    assert "asked it to show itself" in second.stderr

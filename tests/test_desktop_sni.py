@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
@@ -19,14 +18,18 @@ from desktop_checks import clipboard, colour_pixels, dunst_summaries, run, scree
 from desktop_stack import Desktop, require_tools
 from panel_services import PANEL_HEIGHT
 from processes import running_demo, wait_until
-from sni_client import assert_idle_after_menu, registered_item
+from sni_client import (
+    assert_idle_after_menu,
+    assert_menu_ping_renews_once,
+    assert_second_launch_asks_to_show,
+    registered_item,
+)
 
 from tray_app import APP_NAME
 from tray_app.ui.icons import GREEN
 
 CLEAR_AFTER = 3
 COPIED = "Session ID copied"
-RENEWED = "Session renewed with a new ID"
 
 
 def demo_env(desktop: Desktop) -> dict[str, str]:
@@ -66,22 +69,8 @@ def test_xfce_panel_icon_copy_menu_notification_show_and_idle(
         wait_until("the menu's copy", lambda: clipboard(env).strip() == session_id)
         assert COPIED in dunst_summaries(env)[summaries_before:]
 
-        requests.post(f"{demo.base_url}/sim/expire", timeout=5)
-        item.click("Ping now")
-        wait_until("the renewal", lambda: RENEWED in dunst_summaries(env)[summaries_before:])
-        time.sleep(1.0)  # a second notification, if one were coming, would be here by now
-        assert dunst_summaries(env)[summaries_before:].count(RENEWED) == 1
-
-        second = subprocess.run(
-            [sys.executable, "-m", "tray_app", "--demo"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        assert second.returncode == 0, second.stderr
-        assert "asked it to show itself" in second.stderr
+        assert_menu_ping_renews_once(item, demo.base_url, env, summaries_before)
+        assert_second_launch_asks_to_show(env)
         wait_until(
             "the status window on screen",
             lambda: (

@@ -24,7 +24,12 @@ from desktop_checks import colour_pixels, dunst_summaries
 from panel_services import PANEL_HEIGHT
 from processes import DemoRun, running_demo, wait_until
 from PySide6.QtGui import QImage
-from sni_client import assert_idle_after_menu, registered_item
+from sni_client import (
+    assert_idle_after_menu,
+    assert_menu_ping_renews_once,
+    assert_second_launch_asks_to_show,
+    registered_item,
+)
 from wayland_pointer import VirtualPointer
 from wayland_stack import HEIGHT, WIDTH, WaylandDesktop
 
@@ -35,7 +40,6 @@ from tray_app.ui.icons import GREEN
 
 CLEAR_AFTER = 3
 COPIED = "Session ID copied"
-RENEWED = "Session renewed with a new ID"
 SENTINEL = "sentinel put there by the test"
 
 
@@ -130,21 +134,8 @@ def test_sway_waybar_copies_through_data_control(
         wait_until("the menu's copy", lambda: wl_paste(env) == session_id)
         assert COPIED in dunst_summaries(env)[summaries_before:]
 
-        requests.post(f"{demo.base_url}/sim/expire", timeout=5)
-        item.click("Ping now")
-        wait_until("the renewal", lambda: RENEWED in dunst_summaries(env)[summaries_before:])
-        time.sleep(1.0)  # a second notification, if one were coming, would be here by now
-        assert dunst_summaries(env)[summaries_before:].count(RENEWED) == 1
-
-        second = subprocess.run(
-            [sys.executable, "-m", "tray_app", "--demo"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        assert second.returncode == 0 and "asked it to show itself" in second.stderr
+        assert_menu_ping_renews_once(item, demo.base_url, env, summaries_before)
+        assert_second_launch_asks_to_show(env)
         wait_until("the status window on screen", lambda: bool(app_windows(desktop, env)))
 
         assert_idle_after_menu(item, demo.process.pid)
