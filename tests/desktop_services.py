@@ -18,7 +18,7 @@ import subprocess
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 STARTUP_TIMEOUT = 10.0
 LOG_TAIL = 2000
@@ -117,21 +117,29 @@ def _first_line(stream: IO[bytes]) -> str:
     return stream.readline().decode().strip() if readable else ""
 
 
+def start_logged(
+    argv: list[str], env: Mapping[str, str], log_path: Path, **popen: Any
+) -> subprocess.Popen[bytes]:
+    """``argv`` with no standard input and its output in ``log_path``, for the readiness
+    checks to quote when the service does not come up."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            argv, env=dict(env), stdin=subprocess.DEVNULL, stdout=log, stderr=log, **popen
+        )
+
+
 def start_xvfb(env: Mapping[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     """Xvfb at 1280x800x24 and its DISPLAY; it picks a free display itself, so runs never clash."""
     read_end, write_end = os.pipe()
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                *("Xvfb", "-displayfd", str(write_end)),
-                *("-screen", "0", "1280x800x24", "-nolisten", "tcp"),
-            ],
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            pass_fds=(write_end,),
-        )
+    process = start_logged(
+        [
+            *("Xvfb", "-displayfd", str(write_end)),
+            *("-screen", "0", "1280x800x24", "-nolisten", "tcp"),
+        ],
+        env,
+        log_path,
+        pass_fds=(write_end,),
+    )
     os.close(write_end)
     with _stopped_on_failure(process):
         with os.fdopen(read_end, "rb") as pipe:
@@ -222,17 +230,14 @@ def start_secret_service(env: Mapping[str, str], address: str, password: str) ->
 
 def start_trayer(env: Mapping[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     """trayer, an XEmbed tray docked top right, once its panel window exists to embed icons."""
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                *("trayer", "--edge", "top", "--align", "right", "--widthtype", "request"),
-                *("--height", "40", "--SetDockType", "true", "--transparent", "false"),
-            ],
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-        )
+    process = start_logged(
+        [
+            *("trayer", "--edge", "top", "--align", "right", "--widthtype", "request"),
+            *("--height", "40", "--SetDockType", "true", "--transparent", "false"),
+        ],
+        env,
+        log_path,
+    )
     with _stopped_on_failure(process):
         wait_until_ready(
             "trayer's panel window",

@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import Any
 
 try:
-    from desktop_services import ServiceError, child_env, stop, wait_until_ready
+    from desktop_services import ServiceError, child_env, start_logged, stop, wait_until_ready
     from panel_services import WATCHER, bus_call, has_owner
     from wayland_stack import BUS_CONFIG, STACK_USER, _as_stack_user, _own, start_bus, user_dirs
 except ImportError:  # imported as tests.gnome_stack
-    from tests.desktop_services import ServiceError, child_env, stop, wait_until_ready
+    from tests.desktop_services import ServiceError, child_env, start_logged, stop, wait_until_ready
     from tests.panel_services import WATCHER, bus_call, has_owner
     from tests.wayland_stack import (
         BUS_CONFIG,
@@ -211,18 +211,15 @@ def running_gnome_shell() -> Iterator[GnomeDesktop]:
             }
         )
         shell_log = root / "gnome-shell.log"
-        with shell_log.open("wb") as log:
-            shell = subprocess.Popen(
-                [
-                    *_as_stack_user(),
-                    *("gnome-shell", "--headless", "--wayland", "--no-x11"),
-                    *("--virtual-monitor", f"{WIDTH}x{HEIGHT}"),
-                ],
-                env=shell_env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-            )
+        shell = start_logged(
+            [
+                *_as_stack_user(),
+                *("gnome-shell", "--headless", "--wayland", "--no-x11"),
+                *("--virtual-monitor", f"{WIDTH}x{HEIGHT}"),
+            ],
+            shell_env,
+            shell_log,
+        )
         processes.append(shell)
         socket = shell_run / "wayland-0"
         desktop = GnomeDesktop(

@@ -13,9 +13,21 @@ from collections.abc import Mapping
 from pathlib import Path
 
 try:
-    from desktop_services import ServiceError, stop, succeeds, wait_until_ready
+    from desktop_services import (
+        ServiceError,
+        start_logged,
+        stop,
+        succeeds,
+        wait_until_ready,
+    )
 except ImportError:  # imported as tests.panel_services by the benchmark
-    from tests.desktop_services import ServiceError, stop, succeeds, wait_until_ready
+    from tests.desktop_services import (
+        ServiceError,
+        start_logged,
+        stop,
+        succeeds,
+        wait_until_ready,
+    )
 
 WATCHER = "org.kde.StatusNotifierWatcher"
 PANEL_HEIGHT = 32
@@ -109,14 +121,7 @@ def start_xfce4_panel(
     channel.mkdir(parents=True, exist_ok=True)
     (channel / "xfce4-panel.xml").write_text(XFCE_PANEL_XML)
     address = env["DBUS_SESSION_BUS_ADDRESS"]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            ["xfce4-panel", "--disable-wm-check"],
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-        )
+    process = start_logged(["xfce4-panel", "--disable-wm-check"], env, log_path)
     try:
         wait_until_ready("xfce4-panel's tray", lambda: sni_host_ready(address), log_path, process)
     except BaseException:
@@ -127,10 +132,7 @@ def start_xfce4_panel(
 
 def start_dunst(env: Mapping[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     """dunst on the display and bus in ``env``, once ``dunstctl`` gets an answer from it."""
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            ["dunst"], env=dict(env), stdin=subprocess.DEVNULL, stdout=log, stderr=log
-        )
+    process = start_logged(["dunst"], env, log_path)
     try:
         wait_until_ready(
             "dunst", lambda: succeeds(["dunstctl", "is-paused"], env), log_path, process

@@ -24,10 +24,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 try:
-    from desktop_services import ServiceError, child_env, stop, succeeds, wait_until_ready
+    from desktop_services import (
+        ServiceError,
+        child_env,
+        start_logged,
+        stop,
+        succeeds,
+        wait_until_ready,
+    )
     from panel_services import PANEL_HEIGHT, sni_host_ready
 except ImportError:  # imported as tests.wayland_stack by the benchmark
-    from tests.desktop_services import ServiceError, child_env, stop, succeeds, wait_until_ready
+    from tests.desktop_services import (
+        ServiceError,
+        child_env,
+        start_logged,
+        stop,
+        succeeds,
+        wait_until_ready,
+    )
     from tests.panel_services import PANEL_HEIGHT, sni_host_ready
 
 WIDTH, HEIGHT = 1280, 800
@@ -172,14 +186,9 @@ def running_sway() -> Iterator[WaylandDesktop]:
             }
         )
         sway_log = root / "sway.log"
-        with sway_log.open("wb") as log:
-            sway = subprocess.Popen(
-                [*_as_stack_user(), "sway", "-c", str(sway_home / "sway.conf")],
-                env=sway_env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-            )
+        sway = start_logged(
+            [*_as_stack_user(), "sway", "-c", str(sway_home / "sway.conf")], sway_env, sway_log
+        )
         processes.append(sway)
         xdisplay = sway_home / "xdisplay"
         wait_until_ready(
