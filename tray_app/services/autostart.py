@@ -14,6 +14,7 @@ message fit for a dialog.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -286,15 +287,8 @@ def _windows_enable(command_line: str) -> None:
 
 
 def _windows_disable() -> None:
-    winreg = _winreg()
-
     try:
-        with winreg.OpenKey(
-            winreg.HKEY_CURRENT_USER, WINDOWS_RUN_KEY, 0, winreg.KEY_SET_VALUE
-        ) as key:
-            winreg.DeleteValue(key, APP_NAME)
-    except FileNotFoundError:
-        pass
+        _windows_delete_value(WINDOWS_RUN_KEY)
     except OSError as exc:
         raise AutostartError(
             f"Cannot remove the app from the Windows start-up list: {exc}"
@@ -304,15 +298,18 @@ def _windows_disable() -> None:
 
 def _windows_forget_approval() -> None:
     """Drop Task Manager's verdict, so that our own switch is the one that counts."""
-    winreg = _winreg()
+    with contextlib.suppress(OSError):
+        _windows_delete_value(WINDOWS_APPROVED_KEY)
 
+
+def _windows_delete_value(key_path: str) -> None:
+    """Delete the app's value under ``HKEY_CURRENT_USER\\key_path``; one already gone is fine."""
+    winreg = _winreg()
     try:
-        with winreg.OpenKey(
-            winreg.HKEY_CURRENT_USER, WINDOWS_APPROVED_KEY, 0, winreg.KEY_SET_VALUE
-        ) as key:
+        with winreg.OpenKey(winreg.HKEY_CURRENT_USER, key_path, 0, winreg.KEY_SET_VALUE) as key:
             winreg.DeleteValue(key, APP_NAME)
-    except OSError:
-        return
+    except FileNotFoundError:
+        pass
 
 
 # --- shared ------------------------------------------------------------------------------------
