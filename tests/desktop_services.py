@@ -117,6 +117,29 @@ def _first_line(stream: IO[bytes]) -> str:
     return stream.readline().decode().strip() if readable else ""
 
 
+def user_folders(root: Path) -> dict[str, Path]:
+    """HOME and the XDG folders of a throw-away user under ``root`` (not created here)."""
+    home = root / "home"
+    return {
+        "HOME": home,
+        "XDG_CONFIG_HOME": home / ".config",
+        "XDG_CACHE_HOME": home / ".cache",
+        "XDG_DATA_HOME": home / ".local" / "share",
+        "XDG_STATE_HOME": home / ".local" / "state",
+        "XDG_RUNTIME_DIR": root / "run",
+    }
+
+
+def make_user_folders(root: Path) -> dict[str, str]:
+    """Create :func:`user_folders` (the runtime folder private to this user, mode 0700) and
+    return them as environment variables."""
+    folders = user_folders(root)
+    for folder in folders.values():
+        folder.mkdir(parents=True, exist_ok=True)
+    folders["XDG_RUNTIME_DIR"].chmod(0o700)
+    return {key: str(path) for key, path in folders.items()}
+
+
 def start_logged(
     argv: list[str], env: Mapping[str, str], log_path: Path, **popen: Any
 ) -> subprocess.Popen[bytes]:

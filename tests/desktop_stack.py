@@ -28,6 +28,7 @@ from desktop_services import (
     STARTUP_TIMEOUT,  # noqa: F401 (re-exported for the tests that wait on a service)
     ServiceError,
     child_env,
+    make_user_folders,
     start_secret_service,
     start_session_bus,
     start_trayer,
@@ -171,18 +172,8 @@ _stop_pid = stop_pid
 
 def make_sandbox(root: Path) -> Sandbox:
     """A throw-away HOME with its XDG folders under ``root`` (the runtime folder mode 0700)."""
-    home = root / "home"
-    folders = {
-        "XDG_CONFIG_HOME": home / ".config",
-        "XDG_CACHE_HOME": home / ".cache",
-        "XDG_DATA_HOME": home / ".local" / "share",
-        "XDG_STATE_HOME": home / ".local" / "state",
-        "XDG_RUNTIME_DIR": root / "run",
-    }
-    for folder in folders.values():
-        folder.mkdir(parents=True)
-    folders["XDG_RUNTIME_DIR"].chmod(0o700)
-    overrides = {"HOME": str(home)} | {key: str(path) for key, path in folders.items()}
+    overrides = make_user_folders(root)
+    home = Path(overrides["HOME"])
     return Sandbox(home=home, overrides=overrides)
 
 

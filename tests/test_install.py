@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from desktop_services import make_user_folders
 from processes import running_demo
 
 import tray_app
@@ -62,19 +63,9 @@ _NOT_COPIED = shutil.ignore_patterns(
 def sandbox_env(root: Path, **extra: str) -> dict[str, str]:
     """This environment minus anything pointing elsewhere; HOME, XDG_* and TMPDIR under root."""
     env = {key: value for key, value in os.environ.items() if key not in _DROPPED}
-    folders = {
-        "HOME": root / "home",
-        "XDG_CONFIG_HOME": root / "home" / ".config",
-        "XDG_DATA_HOME": root / "home" / ".local" / "share",
-        "XDG_CACHE_HOME": root / "home" / ".cache",
-        "XDG_STATE_HOME": root / "home" / ".local" / "state",
-        "XDG_RUNTIME_DIR": root / "run",
-        "TMPDIR": root / "tmp",
-    }
-    for folder in folders.values():
-        folder.mkdir(parents=True, exist_ok=True)
-    folders["XDG_RUNTIME_DIR"].chmod(0o700)
-    env.update({key: str(path) for key, path in folders.items()})
+    env.update(make_user_folders(root))
+    (root / "tmp").mkdir(exist_ok=True)
+    env["TMPDIR"] = str(root / "tmp")
     env.update(QT_QPA_PLATFORM="offscreen", QT_LOGGING_RULES="qt.qpa.*=false")
     env.update(extra)
     return env

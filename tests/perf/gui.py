@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.desktop_services import make_user_folders, user_folders
 from tests.perf import procs
 from tests.perf.desktop import child_env, stop
 
@@ -53,23 +54,13 @@ def floor_command() -> tuple[str, ...]:
 
 def sandbox_env(root: Path) -> dict[str, str]:
     """HOME and the XDG folders under ``root``."""
-    home = root / "home"
-    return {
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "XDG_DATA_HOME": str(home / ".local" / "share"),
-        "XDG_STATE_HOME": str(home / ".local" / "state"),
-        "XDG_RUNTIME_DIR": str(root / "run"),
-    }
+    return {key: str(path) for key, path in user_folders(root).items()}
 
 
 def make_sandbox(root: Path) -> None:
     """Create the folders of :func:`sandbox_env` afresh; the runtime folder is private."""
     shutil.rmtree(root, ignore_errors=True)
-    for folder in sandbox_env(root).values():
-        Path(folder).mkdir(parents=True, exist_ok=True)
-    (root / "run").chmod(0o700)
+    make_user_folders(root)
 
 
 class TrayProcess:
