@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
     from tray_app.qt.keeper import Keeper
     from tray_app.services.credentials import CredentialStore
+    from tray_app.sim.server import Simulator
 
 pytest_plugins = ["desktop_stack", "desktop_sni"]
 
@@ -75,19 +76,43 @@ def real_store(keyring_env: SecretService) -> Iterator[CredentialStore]:
 
 
 @pytest.fixture
-def signed_in_keeper(qapp: object, clock: FakeClock) -> Iterator[Keeper]:
-    """A keeper signed in to the in-process simulator with the demo account: memory-only
-    credentials, requests run at once on the calling thread, time from the fake clock."""
-    from tray_app.core.demo import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER
-    from tray_app.qt.keeper import Keeper, SyncRunner
-    from tray_app.services.credentials import Credentials, CredentialStore
+def simulator(clock: FakeClock) -> Iterator[Simulator]:
+    """The simulator in this process on a free loopback port, its time from the fake clock."""
     from tray_app.sim.server import Simulator
 
-    with Simulator(clock=clock) as simulator:
-        store = CredentialStore(memory_only=True)
-        keeper = Keeper(store, base_url=simulator.base_url, clock=clock, runner=SyncRunner())
-        keeper.sign_in(Credentials(DEMO_API_ID, DEMO_USER, DEMO_PASSWORD))
-        yield keeper
+    with Simulator(clock=clock) as server:
+        yield server
+
+
+def _memory_keeper(base_url: str, clock: FakeClock) -> Keeper:
+    from tray_app.qt.keeper import Keeper, SyncRunner
+    from tray_app.services.credentials import CredentialStore
+
+    store = CredentialStore(memory_only=True)
+    return Keeper(store, base_url=base_url, clock=clock, runner=SyncRunner())
+
+
+@pytest.fixture
+def keeper(qapp: object, simulator: Simulator, clock: FakeClock) -> Iterator[Keeper]:
+    """A keeper of :func:`simulator`, not signed in: memory-only credentials, requests run at
+    once on the calling thread, time from the fake clock."""
+    keeper = _memory_keeper(simulator.base_url, clock)
+    yield keeper
+    keeper.stop()
+
+
+@pytest.fixture
+def signed_in_keeper(qapp: object, simulator: Simulator, clock: FakeClock) -> Iterator[Keeper]:
+    """The same keeper, signed in with the demo account."""
+    from tray_app.core.demo import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER
+    from tray_app.core.state import State
+    from tray_app.services.credentials import Credentials
+
+    keeper = _memory_keeper(simulator.base_url, clock)
+    keeper.sign_in(Credentials(DEMO_API_ID, DEMO_USER, DEMO_PASSWORD))
+    assert keeper.snapshot.state is State.ACTIVE, keeper.snapshot
+    yield keeper
+    keeper.stop()
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ import requests
 from PySide6.QtGui import QGuiApplication
 
 from tray_app.core.clock import FakeClock
-from tray_app.qt.keeper import Keeper, SyncRunner
+from tray_app.qt.keeper import Keeper
 from tray_app.qt.proxy_service import ProxyService
-from tray_app.services.credentials import Credentials, CredentialStore
+from tray_app.services.credentials import Credentials
 from tray_app.sim.server import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
 from tray_app.ui.clipboard import SecretClipboard
 from tray_app.ui.notify import Notifier
@@ -27,24 +27,6 @@ from tray_app.ui.tray import TrayView
 
 DEMO = Credentials(DEMO_API_ID, DEMO_USER, DEMO_PASSWORD)
 needs_curl = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-
-
-@pytest.fixture
-def simulator(clock: FakeClock) -> Iterator[Simulator]:
-    with Simulator(clock=clock) as server:
-        yield server
-
-
-@pytest.fixture
-def keeper(qapp: object, simulator: Simulator, clock: FakeClock) -> Iterator[Keeper]:
-    keeper = Keeper(
-        CredentialStore(memory_only=True),
-        base_url=simulator.base_url,
-        clock=clock,
-        runner=SyncRunner(),
-    )
-    yield keeper
-    keeper.stop()
 
 
 @pytest.fixture

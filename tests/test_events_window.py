@@ -3,35 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from tray_app.core.clock import FakeClock
 from tray_app.core.history import HISTORY_LIMIT, Entry, History
 from tray_app.qt.history_feed import HistoryFeed
-from tray_app.qt.keeper import Keeper, SyncRunner
-from tray_app.services.credentials import Credentials, CredentialStore
+from tray_app.qt.keeper import Keeper
+from tray_app.services.credentials import Credentials
 from tray_app.sim.server import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
 from tray_app.ui.events_window import EventsWindow
 
 DEMO = Credentials(DEMO_API_ID, DEMO_USER, DEMO_PASSWORD)
-
-
-@pytest.fixture
-def simulator(clock: FakeClock) -> Iterator[Simulator]:
-    with Simulator(clock=clock) as server:
-        yield server
-
-
-@pytest.fixture
-def keeper(qapp: QApplication, simulator: Simulator, clock: FakeClock) -> Keeper:
-    store = CredentialStore(memory_only=True)
-    return Keeper(store, base_url=simulator.base_url, clock=clock, runner=SyncRunner())
 
 
 def run_for(keeper: Keeper, clock: FakeClock, seconds: int) -> None:

@@ -24,10 +24,10 @@ from tray_app.core.clock import FakeClock
 from tray_app.core.proxy_rules import MAX_ANSWER_BODY, MAX_REQUEST_BODY
 from tray_app.core.session import DEFAULT_INTERVAL, LIFETIME
 from tray_app.core.state import State
-from tray_app.qt.keeper import Keeper, SyncRunner
+from tray_app.qt.keeper import Keeper
 from tray_app.qt.proxy import LocalProxy
 from tray_app.qt.session_link import SessionLink
-from tray_app.services.credentials import Credentials, CredentialStore
+from tray_app.services.credentials import Credentials
 from tray_app.sim.server import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
 
 DEMO = Credentials(DEMO_API_ID, DEMO_USER, DEMO_PASSWORD)
@@ -63,17 +63,8 @@ def simulator(clock: FakeClock, sim_log: Log) -> Iterator[Simulator]:
 
 
 @pytest.fixture
-def keeper(qapp: object, simulator: Simulator, clock: FakeClock) -> Iterator[Keeper]:
-    keeper = Keeper(
-        CredentialStore(memory_only=True),
-        base_url=simulator.base_url,
-        clock=clock,
-        runner=SyncRunner(),
-    )
-    keeper.sign_in(DEMO)
-    assert keeper.snapshot.state is State.ACTIVE
-    yield keeper
-    keeper.stop()
+def keeper(signed_in_keeper: Keeper) -> Keeper:
+    return signed_in_keeper
 
 
 def start_proxy(keeper: Keeper, base_url: str) -> LocalProxy:

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QSystemTrayIcon
 
 from tray_app.core.clock import FakeClock
 from tray_app.core.state import State
-from tray_app.qt.keeper import Keeper, SyncRunner
-from tray_app.services.credentials import Credentials, CredentialStore
+from tray_app.qt.keeper import Keeper
+from tray_app.services.credentials import Credentials
 from tray_app.sim.server import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
 from tray_app.ui.clipboard import SecretClipboard
 from tray_app.ui.notify import Notifier
@@ -28,18 +28,6 @@ class Shown:
 
     def __call__(self, title: str, body: str, *_args: object) -> None:
         self.messages.append((title, body))
-
-
-@pytest.fixture
-def simulator(clock: FakeClock) -> Iterator[Simulator]:
-    with Simulator(clock=clock) as server:
-        yield server
-
-
-@pytest.fixture
-def keeper(qapp: object, simulator: Simulator, clock: FakeClock) -> Keeper:
-    store = CredentialStore(memory_only=True)
-    return Keeper(store, base_url=simulator.base_url, clock=clock, runner=SyncRunner())
 
 
 @pytest.fixture

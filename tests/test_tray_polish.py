@@ -33,12 +33,6 @@ SECONDS = re.compile(r"\d\d:\d\d")
 
 
 @pytest.fixture
-def simulator(clock: FakeClock) -> Iterator[Simulator]:
-    with Simulator(clock=clock) as server:
-        yield server
-
-
-@pytest.fixture
 def store() -> CredentialStore:
     return CredentialStore(memory_only=True)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tray_app.core.clock import FakeClock
@@ -41,12 +39,6 @@ def test_only_a_return_to_online_is_reported(watcher: WakeupWatcher) -> None:
     watcher.reachability_changed(True)
     watcher.reachability_changed(True)
     assert reasons == ["network is back"]
-
-
-@pytest.fixture
-def simulator(clock: FakeClock) -> Iterator[Simulator]:
-    with Simulator(clock=clock) as server:
-        yield server
 
 
 def test_a_wake_up_pings_after_the_grace_not_at_once(
