@@ -15,7 +15,9 @@ served on a thread of its own; the keeper is reached through a :class:`SessionLi
 * Nothing is logged with the token, the session ID or a password: the request line is
   never logged, and the token is registered with the log's secret filter.
 * Answers of its own: 403 (wrong or missing token; nothing goes on), 404 (not an API
-  path), 405, 411, 413, 415, 502 (no answer from the API) and 503 (no live session).
+  path), 405, 411, 413, 415, 502 (no answer from the API) and 503 (no live session); and
+  for a request that is not well-formed HTTP/1.1, what :mod:`tray_app.core.http_reader`
+  says (400, 414, 431, 505), or 501 for a method it does not know.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ import logging
 import secrets
 import selectors
 import socket
+import socketserver
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler
-from typing import Any
+from email.utils import formatdate
+from http import HTTPStatus
 
+from tray_app.core.http_reader import BadRequest, Request, read_request
 from tray_app.core.http_serving import TrackedHTTPServer
 from tray_app.core.proxy_rules import (
     MAX_ANSWER_BODY,
@@ -51,6 +55,7 @@ log = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 POOL_SIZE = 32
 IDLE_CONNECTION_TIMEOUT = 30
+SERVER_NAME = "ClickatellTrayProxy"
 _TEXT = "text/plain; charset=utf-8"
 
 ClientFactory = Callable[[str], ApiClient]
@@ -193,81 +198,92 @@ class _Server(TrackedHTTPServer):
         super().__init__(address, _Handler)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """HTTP/1.1 with keep-alive, as Postman and curl expect; Nagle off (see the simulator)."""
+class _Handler(socketserver.StreamRequestHandler):
+    """HTTP/1.1 with keep-alive, as Postman and curl expect; Nagle off (see the simulator).
 
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    # Buffered: the status line, the headers and the body leave in one send, flushed by
-    # BaseHTTPRequestHandler after each request.
-    wbufsize = 64 * 1024
-    server_version = "ClickatellTrayProxy"
+    The request is read by :mod:`tray_app.core.http_reader`: ``http.server`` parses the
+    headers with ``email.parser``, a measurable part of a proxied call on loopback. Each
+    answer leaves in one send: status line, headers and body.
+    """
+
     timeout = IDLE_CONNECTION_TIMEOUT
+    disable_nagle_algorithm = True
     server: _Server
 
-    def do_GET(self) -> None:
-        self._serve()
+    def handle(self) -> None:
+        """Serve requests on this connection until one says close, is refused or it idles."""
+        with contextlib.suppress(OSError):
+            while True:
+                try:
+                    request = read_request(self.rfile)
+                    if request is None or not self._serve(request):
+                        return
+                except BadRequest as bad:
+                    self._answer(_own_answer(bad.status, bad.reason), close=True)
+                    return
 
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_HEAD(self) -> None:
-        self._refuse(Refusal(405, "use GET or POST"), {"Allow": "GET, POST"})
-
-    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD
-
-    def version_string(self) -> str:
-        return self.server_version
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Replace the stderr access log: the request line carries the token."""
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("proxy: %s", mask_text(format % args, (self.server.proxy.token,)))
-
-    def _serve(self) -> None:
+    def _serve(self, request: Request) -> bool:
+        """Answer one request; True if the connection is kept for the next."""
         proxy = self.server.proxy
-        where = route(self.path, proxy.token)
+        where = route(request.target, proxy.token)
         if isinstance(where, Refusal):
-            self._refuse(where)
-            return
-        form = self._form()
-        if form is None:
-            return
-        self._answer(proxy.forward(where, form))
+            return self._refuse(request, where)
+        if request.method not in _SERVED_METHODS:
+            status = 405 if request.method in _KNOWN_METHODS else 501
+            refusal = Refusal(status, "use GET or POST")
+            return self._refuse(request, refusal, {"Allow": "GET, POST"})
+        length = request.content_length(MAX_REQUEST_BODY)
+        if length and request.method == "POST" and _content_type(request) != FORM_TYPE:
+            return self._refuse(request, Refusal(415, f"send the parameters as {FORM_TYPE}"))
+        if length and request.expects_continue and request.version == "HTTP/1.1":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            return False
+        keep = request.keep_alive
+        answer = proxy.forward(where, body if request.method == "POST" else b"")
+        self._answer(answer, request, close=not keep)
+        return keep
 
-    def _form(self) -> bytes | None:
-        """The POST body within the cap, or None after refusing it."""
-        if self.command != "POST":
-            return b""
-        if "Transfer-Encoding" in self.headers:
-            self._refuse(Refusal(411, "send a Content-Length"))
-            return None
-        try:
-            length = int(self.headers.get("Content-Length", "0"))
-        except ValueError:
-            length = -1
-        if not 0 <= length <= MAX_REQUEST_BODY:
-            self._refuse(Refusal(413, f"the body must be at most {MAX_REQUEST_BODY // 1024} KiB"))
-            return None
-        content_type = self.headers.get_content_type()
-        if length and content_type != FORM_TYPE:
-            self._refuse(Refusal(415, f"send the parameters as {FORM_TYPE}"))
-            return None
-        return self.rfile.read(length)
-
-    def _refuse(self, refusal: Refusal, headers: dict[str, str] | None = None) -> None:
+    def _refuse(
+        self, request: Request, refusal: Refusal, headers: dict[str, str] | None = None
+    ) -> bool:
         """Answer without reading what may follow, so the connection cannot be reused."""
-        self.close_connection = True
-        self._answer(_own_answer(refusal.status, refusal.reason), headers)
+        self._answer(_own_answer(refusal.status, refusal.reason), request, headers, close=True)
+        return False
 
-    def _answer(self, answer: RawAnswer, headers: dict[str, str] | None = None) -> None:
-        self.send_response(answer.status)
-        self.send_header("Content-Type", answer.content_type)
-        self.send_header("Content-Length", str(len(answer.body)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(answer.body)
+    def _answer(
+        self,
+        answer: RawAnswer,
+        request: Request | None = None,
+        headers: dict[str, str] | None = None,
+        *,
+        close: bool,
+    ) -> None:
+        lines = [
+            f"HTTP/1.1 {answer.status} {_PHRASES.get(answer.status, '')}".rstrip(),
+            f"Server: {SERVER_NAME}",
+            f"Date: {formatdate(usegmt=True)}",
+            f"Content-Type: {answer.content_type}",
+            f"Content-Length: {len(answer.body)}",
+            *(f"{key}: {value}" for key, value in (headers or {}).items()),
+        ]
+        if close:
+            lines.append("Connection: close")
+        elif request is not None and request.version == "HTTP/1.0":
+            lines.append("Connection: keep-alive")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        with_body = request is None or request.method != "HEAD"
+        self.wfile.write(head + answer.body if with_body else head)
+        if request is not None and log.isEnabledFor(logging.DEBUG):
+            target = mask_text(request.target, (self.server.proxy.token,))
+            log.debug("proxy: %s %s: HTTP %d", request.method, target, answer.status)
+
+
+_SERVED_METHODS = frozenset({"GET", "POST"})
+_KNOWN_METHODS = frozenset({"HEAD", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"})
+_PHRASES = {status.value: status.phrase for status in HTTPStatus}
+
+
+def _content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").partition(";")[0].strip().lower()
