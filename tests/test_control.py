@@ -332,3 +332,33 @@ def start_tray(env_extra: dict[str, str] | None = None) -> subprocess.CompletedP
         timeout=60,
         check=False,
     )
+
+
+WITHOUT_POSIX = """
+import runpy, sys
+sys.modules["fcntl"] = None  # as on Windows: neither module exists
+sys.modules["pwd"] = None
+sys.argv = ["clickatell-tray", *sys.argv[1:]]
+runpy.run_module("tray_app", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [(["--demo"], "cannot start: "), (["status"], "cannot look for a running tray: ")],
+)
+def test_without_flock_and_unix_users_the_app_says_so_in_one_line(
+    runtime: Path, args: list[str], says: str
+) -> None:
+    """Where ``fcntl`` and ``pwd`` are missing the owner cannot be made safe: one line, exit 1."""
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_POSIX, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.splitlines()
+    assert says in line and "Unix sockets" in line

@@ -13,18 +13,28 @@ the owner's whole life and released by the kernel when it exits (even on SIGKILL
 holds its lock, so a second launch cannot replace it.
 
 ``name`` is ``owner`` for the real app and ``demo`` for ``--demo``, so a demo runs beside it.
+
+All of this needs POSIX (``flock``, Unix users, Unix sockets). Where those are missing
+(Windows) :func:`checked_dir` says so as an :class:`UnsafeDirectory`, so the tray and the
+command line print one line instead of failing at import.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
-import pwd
 import stat
 import tempfile
 from pathlib import Path
+
+try:
+    import fcntl
+    import pwd
+except ImportError:  # Windows
+    POSIX = False
+else:
+    POSIX = True
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +106,11 @@ def owner_dir() -> Path:
 def checked_dir(*, create: bool) -> Path | None:
     """The owner directory after the ``lstat`` checks; None if it does not exist (and
     ``create`` is false). UnsafeDirectory if it may not be trusted."""
+    if not POSIX:
+        raise UnsafeDirectory(
+            "this system has no flock and no Unix sockets, which the single-owner lock and "
+            "the control socket need; the app runs on Linux and macOS"
+        )
     path = owner_dir()
     if create:
         with contextlib.suppress(FileExistsError):
