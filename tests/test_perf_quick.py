@@ -20,7 +20,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT = 180  # the quick run takes about 50 s (desktop stacks, the everyday app); room for load
+TIMEOUT = 240  # the quick run takes about 60 s (desktop stacks, the everyday app); room for load
 REQUIRE_DESKTOP = os.environ.get("CLICKATELL_TRAY_REQUIRE_DESKTOP") == "1"
 SUBJECTS = ("everyday", "demo", "stack", "floor")
 
@@ -166,3 +166,16 @@ def test_an_opened_menu_leaves_no_dbus_traffic_on_sni_hosts(figures: dict[str, A
         assert len(keys) == 2, figures.get("missing")
     for key in keys:
         assert figures[key] == 0, figures["details"]["desktop_idle"]
+
+
+def test_start_up_on_an_sni_host_is_timed_for_every_program(figures: dict[str, Any]) -> None:
+    """The bare tray, the demo and the everyday app each registered an item with the watcher."""
+    if "startup_sni_ms" not in figures["details"]:
+        assert not REQUIRE_DESKTOP, figures.get("missing")
+        pytest.skip("xfce4-panel is not installed: " + "; ".join(figures["notes"]))
+    samples = figures["details"]["startup_sni_ms"]["samples"]
+    assert set(samples) == {"floor", "demo", "everyday"}, figures["notes"]
+    for name, values in samples.items():
+        assert values and all(_number(v) and v > 0 for v in values), (name, values)
+    for key in ("startup_ratio_sni", "startup_ratio_sni_demo"):
+        assert _number(figures[key]) and 0.2 < figures[key] < 20, (key, figures[key])

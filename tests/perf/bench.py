@@ -36,12 +36,14 @@ from tests.perf import (
     proxy_bench,
     refleak,
     sim_bench,
+    sni_startup,
 )
 from tests.perf.report import Row, table, write_json
 from tests.perf.section import Plan, Result, Section
 
 SECTIONS: list[Section] = [
     Section("gui", gui_section.run),
+    Section("sni-startup", sni_startup.run),
     Section("keeper", behaviour_section.run_keeper),
     Section("fuzz", behaviour_section.run_fuzz),
     Section("simulator", sim_bench.run),
