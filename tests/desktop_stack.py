@@ -66,6 +66,8 @@ PACKAGES = {
     "wl-copy": "wl-clipboard",
     "Xwayland": "xwayland",
     "setpriv": "util-linux",
+    "unshare": "util-linux",
+    "ip": "iproute2",
     "xhost": "x11-xserver-utils",
     "gnome-shell": "gnome-shell",
     "gjs": "gjs",

@@ -181,6 +181,23 @@ def test_an_answer_over_the_size_cap_becomes_a_refusal_not_half_a_line(
     assert "at most" in str(answer["error"])
 
 
+def test_an_answer_larger_than_the_sockets_buffer_arrives_whole(
+    runtime: Path, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owner writes without blocking: what the kernel does not take at once goes later."""
+    size = 4 * 1024 * 1024  # far more than a socket's send buffer
+    monkeypatch.setattr(control, "MAX_ANSWER_BYTES", size + 100)
+    monkeypatch.setattr(control_client, "MAX_ANSWER_BYTES", size + 100)
+    big = ControlServer()
+    assert big.claim()
+    big.serve(lambda request, reply: reply.send(control.ok(text="x" * size)))
+    try:
+        answer = ask_in_thread(qtbot, "status")
+    finally:
+        big.close()
+    assert answer == {"ok": True, "text": "x" * size}
+
+
 def test_a_silent_client_is_answered_and_dropped_after_the_read_timeout(
     server: ControlServer, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -216,9 +233,9 @@ def test_a_socket_file_left_by_a_crash_is_reclaimed(runtime: Path, qtbot: QtBot)
 def test_a_socket_lost_while_the_lock_is_held_is_listened_on_again(
     server: ControlServer, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """What Qt does after a failed accept() (EMFILE): it closes the server and its file."""
+    """What the server does after a failed accept() (EMFILE): it closes the socket and its file."""
     monkeypatch.setattr(control_client, "CONNECT_RETRY_SECONDS", 0.3)
-    server._server.close()
+    server._stop_listening()
     assert server.path is not None and not os.path.exists(server.path)
     with pytest.raises(OwnerUnreachable):
         ask(Owner(server.path, None), "status", timeout=1)
@@ -307,7 +324,7 @@ def test_an_owner_out_of_file_descriptors_is_reported_and_never_replaced(
     assert "is already running, but it did not answer" in launch.stderr
     assert "Traceback" not in launch.stderr
     assert process.poll() is None
-    # Qt closes a server whose accept() failed (EMFILE), which removes its socket file: either
+    # The server stops listening after a failed accept() (EMFILE) and removes its file: either
     # way no second copy may have put a socket of its own there.
     assert not socket_file.exists() or socket_file.stat().st_ino == before
     monkeypatch.setattr(control_client, "CONNECT_RETRY_SECONDS", 0.5)

@@ -13,8 +13,10 @@ from tray_app.sim.server import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
 
 
 @pytest.fixture
-def watcher(qapp: object) -> WakeupWatcher:
-    return WakeupWatcher()
+def watcher(qapp: object) -> Iterator[WakeupWatcher]:
+    watching = WakeupWatcher()
+    yield watching
+    watching.close()
 
 
 def heard(watcher: WakeupWatcher) -> list[str]:

@@ -3,9 +3,9 @@
 Run as a child process (``python -m tests.perf.memory_parts``, offscreen): it loads what the
 app loads in steps and prints one JSON object, each step's RSS growth in KiB. The order
 follows the stack floor first (Qt, requests, keyring), so what comes after is the app's:
-the Qt modules it adds (QtNetwork for the control socket, QtDBus for logind), the network
-reachability backend (the glib one, with GIO), its own modules, and at the end what the
-start-up release gives back.
+the Qt module it adds (QtDBus, for logind and the StatusNotifierItem check), its network
+watch (one netlink socket), its own modules, and at the end what the start-up release gives
+back.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ import sys
 from collections.abc import Callable
 
 from tests.perf.procs import rss_kib
+
+WATCHES: list[object] = []
+"""What a step keeps alive, as the app does, so that its memory stays counted."""
 
 
 def _qt() -> None:
@@ -31,18 +34,14 @@ def _stack() -> None:
     requests.Session()
 
 
-def _qt_network() -> None:
-    import PySide6.QtNetwork  # noqa: F401
-
-
 def _qt_dbus() -> None:
     import PySide6.QtDBus  # noqa: F401
 
 
-def _network_backend() -> None:
-    from PySide6.QtNetwork import QNetworkInformation
+def _network_watch() -> None:
+    from tray_app.services.netlink import RouteWatch
 
-    QNetworkInformation.loadDefaultBackend()
+    WATCHES.append(RouteWatch())
 
 
 def _app_modules() -> None:
@@ -64,9 +63,8 @@ def _release() -> None:
 STEPS: list[tuple[str, Callable[[], None]]] = [
     ("PySide6 and a QApplication", _qt),
     ("requests and keyring's Secret Service (the stack floor's libraries)", _stack),
-    ("QtNetwork (the control socket, the network watch)", _qt_network),
     ("QtDBus (logind's PrepareForSleep)", _qt_dbus),
-    ("the network reachability backend (Qt's glib plugin, GIO)", _network_backend),
+    ("the network watch (a netlink socket and its tables)", _network_watch),
     ("the app's own modules", _app_modules),
     ("the start-up release (linecache, gc, malloc_trim)", _release),
 ]

@@ -13,19 +13,26 @@ Each connection is served like this:
 
 Listening can fail (no file descriptors left, say) and the process stays the owner: the
 lock decides, so a second launch then reports an owner that does not answer instead of
-starting a second copy; :meth:`ControlServer.ensure_listening` tries again later.
+starting a second copy; :meth:`ControlServer.ensure_listening` tries again later. An accept
+that fails (no descriptor for the connection) stops listening until then, as Qt's
+QLocalServer does, rather than spin on a socket that stays readable.
+
+The sockets are plain ``AF_UNIX`` ones on QSocketNotifiers: QtNetwork's QLocalServer did the
+same for about 3 MiB of library and a few milliseconds of start-up before the icon. The socket
+file is this user's alone (mode 0600, in the 0700 directory), like QLocalServer's
+``UserAccessOption``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Slot
-from PySide6.QtNetwork import QLocalServer, QLocalSocket
+from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Slot
 
 from tray_app.core import control
 from tray_app.core.control import ControlRequest
@@ -35,6 +42,9 @@ from tray_app.services.owner_files import OwnerLock, checked_dir, owner_name, so
 log = logging.getLogger(__name__)
 
 Handler = Callable[[ControlRequest, "Reply"], None]
+BACKLOG = 16
+CLOSE_AFTER_ANSWER_MS = 1000
+"""How long a client may take to hang up after its answer before the owner closes anyway."""
 
 
 class ControlServer(QObject):
@@ -45,14 +55,13 @@ class ControlServer(QObject):
         self._name = owner_name(demo)
         self._lock: OwnerLock | None = None
         self._handler: Handler | None = None
-        self._server = QLocalServer(self)
-        self._server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
-        self._server.newConnection.connect(self._accept)
+        self._listener: tuple[socket.socket, QSocketNotifier, int] | None = None
+        """The listening socket, its notifier and the inode of its file (to remove only ours)."""
         self.path: str | None = None
 
     @property
     def listening(self) -> bool:
-        return self._server.isListening()
+        return self._listener is not None
 
     def claim(self) -> bool:
         """True if this process is now the owner (it then listens); False if another is.
@@ -73,35 +82,66 @@ class ControlServer(QObject):
 
     @Slot()
     def ensure_listening(self) -> None:
-        """Listen again if the socket was lost: Qt closes a server whose accept() failed
-        (no file descriptors left, say). Cheap; the owner calls it on the keeper's tick."""
-        if self._lock is not None and self._lock.held and not self._server.isListening():
+        """Listen again if the socket was lost (an accept() failed: no file descriptors left,
+        say). Cheap; the owner calls it on the keeper's tick."""
+        if self._lock is not None and self._lock.held and self._listener is None:
             log.info("the control socket was closed; listening again")
             self._listen()
 
     def _listen(self) -> None:
         """Listen on the path; a file there is stale, since the lock is this process's."""
         assert self.path is not None
-        QLocalServer.removeServer(self.path)
-        if not self._server.listen(self.path):
-            log.warning(
-                "the control socket is off, cannot listen on %s: %s",
-                self.path,
-                self._server.errorString(),
-            )
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        try:
+            listener.setblocking(False)
+            listener.bind(self.path)
+            os.chmod(self.path, 0o600)
+            inode = os.stat(self.path).st_ino
+            listener.listen(BACKLOG)
+        except OSError as exc:
+            listener.close()
+            log.warning("the control socket is off, cannot listen on %s: %s", self.path, exc)
+            return
+        notifier = QSocketNotifier(listener.fileno(), QSocketNotifier.Type.Read, self)
+        notifier.activated.connect(self._accept)
+        self._listener = (listener, notifier, inode)
+
+    def _stop_listening(self) -> None:
+        """Close the listening socket and remove its file (if it is still this one's)."""
+        if self._listener is None:
+            return
+        listener, notifier, inode = self._listener
+        self._listener = None
+        notifier.setEnabled(False)
+        notifier.deleteLater()
+        listener.close()
+        assert self.path is not None
+        with contextlib.suppress(OSError):
+            if os.stat(self.path).st_ino == inode:
+                os.unlink(self.path)
 
     def serve(self, handler: Handler) -> None:
         """Answer requests with ``handler``; until then, every request is told to wait."""
         self._handler = handler
 
     def close(self) -> None:
-        self._server.close()
+        self._stop_listening()
         if self._lock is not None:
             self._lock.release()
 
     @Slot()
     def _accept(self) -> None:
-        while (client := self._server.nextPendingConnection()) is not None:
+        while self._listener is not None:
+            try:
+                client, _address = self._listener[0].accept()
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                log.warning("the control socket is off until the next tick: %s", exc)
+                self._stop_listening()
+                return
             _Connection(client, self)
 
     def _dispatch(self, request: ControlRequest, reply: Reply) -> None:
@@ -134,22 +174,36 @@ class Reply:
 
 
 class _Connection(QObject):
-    """One client: its request line in, one answer out, then closed."""
+    """One client: its request line in, one answer out, then closed.
 
-    def __init__(self, client: QLocalSocket, server: ControlServer) -> None:
+    States: ``reading`` the request, ``working`` on it (still read, only to notice a client
+    that hangs up), ``orphaned`` (it did; the answer will go nowhere), ``writing`` the answer,
+    ``answered`` (sent and shut down for writing: waiting for the client to hang up, at most
+    ``CLOSE_AFTER_ANSWER_MS``), ``closed``.
+    """
+
+    def __init__(self, client: socket.socket, server: ControlServer) -> None:
         super().__init__(server)
         self._client = client
-        client.setParent(self)
         self._server = server
         self._data = b""
+        self._out = b""
         self._state = "reading"
+        self._notifiers: list[QSocketNotifier] = []
+        self._writer: QSocketNotifier | None = None
+        client.setblocking(False)
         if not _same_user(client):
             self._close("a process of another user")
             return
-        client.readyRead.connect(self._read)
-        client.disconnected.connect(self._gone)
+        self._reader = self._notifier(QSocketNotifier.Type.Read, self._read)
         QTimer.singleShot(int(control.READ_TIMEOUT * 1000), self, self._read_timed_out)
         self._read()
+
+    def _notifier(self, kind: QSocketNotifier.Type, slot: Callable[[], None]) -> QSocketNotifier:
+        notifier = QSocketNotifier(self._client.fileno(), kind, self)
+        notifier.activated.connect(slot)
+        self._notifiers.append(notifier)
+        return notifier
 
     def answer(self, answer: dict[str, Any]) -> None:
         if self._state == "closed":
@@ -157,22 +211,54 @@ class _Connection(QObject):
         if self._state == "orphaned":
             self._close()
             return
-        self._state = "answered"
+        self._state = "writing"
         try:
             line = control.encode_answer(answer)
         except ValueError as exc:  # over the size cap: say so rather than send half a line
             line = control.encode_answer(control.failure(str(exc), control.UNAVAILABLE))
-        self._client.write(line)
-        self._client.flush()
-        self._client.disconnectFromServer()
-        QTimer.singleShot(1000, self, lambda: self._close())
+        self._out = line
+        self._write()
+        if self._state == "writing":  # the rest goes once the client has read some
+            self._writer = self._notifier(QSocketNotifier.Type.Write, self._write)
+
+    @Slot()
+    def _write(self) -> None:
+        if self._state != "writing":
+            return
+        try:
+            sent = self._client.send(self._out)
+        except BlockingIOError:
+            return
+        except OSError:
+            self._close()
+            return
+        self._out = self._out[sent:]
+        if self._out:
+            return
+        if self._writer is not None:
+            self._writer.setEnabled(False)
+        self._state = "answered"
+        with contextlib.suppress(OSError):
+            self._client.shutdown(socket.SHUT_WR)
+        QTimer.singleShot(CLOSE_AFTER_ANSWER_MS, self, lambda: self._close())
 
     @Slot()
     def _read(self) -> None:
-        if self._state != "reading":
+        if self._state == "closed":
             return
         wanted = control.MAX_REQUEST_BYTES + 1 - len(self._data)
-        self._data += bytes(self._client.read(wanted).data())
+        try:
+            chunk = self._client.recv(wanted if self._state == "reading" else 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._gone()
+            return
+        if self._state != "reading":
+            return  # past the request line: nothing more is taken in
+        self._data += chunk
         if b"\n" in self._data:
             self._state = "working"
             self._handle(self._data.split(b"\n", 1)[0])
@@ -203,11 +289,12 @@ class _Connection(QObject):
         if self._state == "reading":
             self._refuse(f"no request line within {control.READ_TIMEOUT:g} s")
 
-    @Slot()
     def _gone(self) -> None:
+        """The client hung up (or its socket failed)."""
         if self._state == "working":
             self._state = "orphaned"  # the handler's answer, when it comes, goes nowhere
-        elif self._state in ("reading", "answered"):
+            self._reader.setEnabled(False)
+        elif self._state in ("reading", "answered", "writing"):
             self._close()
 
     def _close(self, ignored_because: str = "") -> None:
@@ -216,19 +303,17 @@ class _Connection(QObject):
         if self._state == "closed":
             return
         self._state = "closed"
-        self._client.abort()
+        for notifier in self._notifiers:
+            notifier.setEnabled(False)
+        self._client.close()
         self.deleteLater()
 
 
-def _same_user(client: QLocalSocket) -> bool:
+def _same_user(client: socket.socket) -> bool:
     """Whether the peer runs as this user; where the platform cannot tell, the 0700
     directory is the guard."""
-    descriptor = int(client.socketDescriptor())
-    if descriptor < 0:
-        return False
-    probe = socket.socket(fileno=os.dup(descriptor))
     try:
-        uid = peer_uid(probe)
-    finally:
-        probe.close()
+        uid = peer_uid(client)
+    except OSError:
+        return False
     return uid is None or uid == os.geteuid()
