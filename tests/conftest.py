@@ -10,6 +10,9 @@ is imported, hold for this process and every child that copies its environment:
 * temporary folders: ``TMPDIR`` is a folder of this run, so what a test or a child leaves
   behind (the demo's ``clickatell-tray-demo-*``) can be seen; a demo folder still there at the
   end fails the run, and the folder is removed either way.
+* the state folder: ``XDG_STATE_HOME`` is a folder of this run too, so a store on a test's
+  own keyring backend records the session's expiry (``services/expiry_file.py``) there and
+  never in the developer's ``~/.local/state``; the desktop fixtures set their own sandbox's.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ os.environ["DBUS_SESSION_BUS_ADDRESS"] = NO_SESSION_BUS
 RUN_TMP = tempfile.mkdtemp(prefix="ctt-")  # short: socket paths under it must fit 108 bytes
 os.environ["TMPDIR"] = RUN_TMP
 tempfile.tempdir = RUN_TMP
+os.environ["XDG_STATE_HOME"] = os.path.join(RUN_TMP, "state")
 DEMO_FOLDERS = "clickatell-tray-demo-*"
 
 if TYPE_CHECKING:

@@ -158,6 +158,32 @@ def test_status_and_status_json_agree_with_the_owner_before_and_after_a_ping(
     assert second >= first + 1
 
 
+def test_after_the_owner_is_gone_status_shows_the_expiry_of_its_last_ping(
+    env: dict[str, str], simulator: Simulator
+) -> None:
+    """The owner records each ping's expiry in the state file (not in the keyring, which a
+    ping no longer touches); ``status`` with no owner reads it there."""
+    assert login(env).returncode == 0
+    with owner_process(env, "keepalive"):
+        first = owner_status()["expires_at"]
+        time.sleep(1.1)  # so that the ping's new expiry is visibly later than the first one
+        assert run_cli("ping", env=env).returncode == 0
+        last = owner_status()["expires_at"]
+    assert last >= first + 1
+    shown = json.loads(run_cli("status", "--json", env=env).stdout)
+    assert (shown["owner"], shown["state"]) == (None, "active")
+    assert abs(epoch_of(shown["expires_at"]) - last) <= 1
+    entry = subprocess.run(
+        ["secret-tool", "lookup", "service", "clickatell-session-tray", "username", "session"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    )
+    assert "expires_at" not in json.loads(entry.stdout), "the expiry went to the keyring"
+
+
 def as_json_text(shown: dict[str, Any]) -> str:
     return json.dumps(shown)
 

@@ -1,10 +1,13 @@
 """Secrets in the OS keyring, with an in-memory fallback for this run and never a plaintext file.
 
-Everything lives in ONE keyring entry (service ``clickatell-session-tray``, user ``session``)
-holding a JSON object ``{api_id, user, password, session_id, expires_at}``: macOS asks to unlock
-once per entry, so one entry means one prompt. ``expires_at`` (epoch seconds, as text) is when
-the stored session dies unless used; only the owner of the session writes it, through
-:mod:`tray_app.services.exchange`.
+Everything secret lives in ONE keyring entry (service ``clickatell-session-tray``, user
+``session``) holding a JSON object ``{api_id, user, password, session_id}``: macOS asks to unlock
+once per entry, so one entry means one prompt. When the stored session dies unless used is no
+secret: it goes to :mod:`tray_app.services.expiry_file`, written after every ping, while the
+keyring is written only when what it holds changes (a new ID, none, other credentials). Only
+the owner of the session records either, through :mod:`tray_app.services.exchange`. An entry
+written before the expiry had its own file may still carry ``expires_at``; it is read as a
+last resort and dropped at the next write.
 
 The keyring is slow to import and an unlock prompt can block forever, so ``keyring`` is imported
 lazily and every call runs on a daemon thread that the caller waits for at most ``timeout``
@@ -19,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import os
 import sys
 import threading
@@ -28,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from tray_app.core.redact import mask_text
+from tray_app.services.expiry_file import ExpiryFile
+from tray_app.services.keyring_entry import CREDENTIAL_FIELDS, SESSION_FIELDS, epoch, parse
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
@@ -35,9 +39,6 @@ if TYPE_CHECKING:
 SERVICE = "clickatell-session-tray"
 ENTRY = "session"
 
-_CREDENTIAL_FIELDS = ("api_id", "user", "password")
-_SESSION_FIELDS = ("session_id", "expires_at")
-_FIELDS = (*_CREDENTIAL_FIELDS, *_SESSION_FIELDS)
 _THIS_RUN_ONLY = "your credentials are kept for this run only."
 _NO_KEYRING = f"No system keyring is available (install gnome-keyring or KWallet); {_THIS_RUN_ONLY}"
 
@@ -63,7 +64,12 @@ class CredentialStore:
     """Credentials and the live session ID in one keyring entry, or in memory when it must."""
 
     def __init__(
-        self, *, service: str = SERVICE, memory_only: bool = False, timeout: float = 10.0
+        self,
+        *,
+        service: str = SERVICE,
+        memory_only: bool = False,
+        timeout: float = 10.0,
+        expiry_file: ExpiryFile | None = None,
     ) -> None:
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout!r}")
@@ -73,6 +79,11 @@ class CredentialStore:
         self._backend: KeyringBackend | None = None
         # The last entry read or written; the only copy once the store is memory-only.
         self._entry: dict[str, str] = {}
+        self._mirrored = False
+        """Whether ``_entry`` is what the keyring holds (this store read or wrote it)."""
+        self._expiry_file = expiry_file or ExpiryFile()
+        self._expiry: tuple[str, float] | None = None
+        """The last expiry this store recorded or read, with its session ID."""
         self._persistent = not memory_only
         self._problem: str | None = (
             f"The system keyring is not used in this mode; {_THIS_RUN_ONLY}"
@@ -93,7 +104,7 @@ class CredentialStore:
     def load(self) -> Credentials | None:
         with self._lock:
             entry = self._read()
-        if not all(name in entry for name in _CREDENTIAL_FIELDS):
+        if not all(name in entry for name in CREDENTIAL_FIELDS):
             return None
         return Credentials(entry["api_id"], entry["user"], entry["password"])
 
@@ -102,8 +113,9 @@ class CredentialStore:
         with self._lock:
             entry = self._read()
             if (entry.get("api_id"), entry.get("user")) != (credentials.api_id, credentials.user):
-                for name in _SESSION_FIELDS:
+                for name in SESSION_FIELDS:
                     entry.pop(name, None)
+                self._record_expiry(None, None)
             entry.update(
                 api_id=credentials.api_id, user=credentials.user, password=credentials.password
             )
@@ -116,36 +128,57 @@ class CredentialStore:
         """The stored session ID and when it dies (None: unknown), read in one keyring call."""
         with self._lock:
             entry = self._read()
-        session_id = entry.get("session_id")
-        if not session_id:
-            return None, None
-        return session_id, _epoch(entry.get("expires_at"))
+            session_id = entry.get("session_id")
+            if not session_id:
+                return None, None
+            if self._expiry is not None and self._expiry[0] == session_id:
+                return session_id, self._expiry[1]
+            expires_at = self._expiry_file.read(session_id) if self._persistent else None
+        if expires_at is None:
+            expires_at = epoch(entry.get("expires_at"))  # an entry from before the expiry file
+        return session_id, expires_at
 
     def save_session_id(self, session_id: str | None) -> None:
         """Remember the live session ID so a restart can ping it; None or "" forgets it."""
         self.save_session(session_id, None)
 
     def save_session(self, session_id: str | None, expires_at: float | None) -> None:
-        """Remember the live session ID and its expiry (None: unknown); no ID forgets both."""
+        """Remember the live session ID and its expiry (None: unknown); no ID forgets both.
+
+        The keyring is written only when the entry changes: a ping that keeps the ID (the
+        owner's every ten minutes) writes the expiry file alone, with no keyring call at all.
+        """
         with self._lock:
-            entry = self._read()
-            for name in _SESSION_FIELDS:
-                entry.pop(name, None)
+            entry = dict(self._entry) if self._mirrored or not self._persistent else self._read()
+            kept = {name: value for name, value in entry.items() if name not in SESSION_FIELDS}
             if session_id:
-                entry["session_id"] = session_id
-                if expires_at is not None:
-                    entry["expires_at"] = repr(float(expires_at))
-            self._write(entry)
+                kept["session_id"] = session_id
+            if kept != entry:
+                self._write(kept)
+            self._record_expiry(session_id or None, expires_at)
 
     def clear(self) -> None:
         """Forget everything (sign out); nothing stored is fine."""
         with self._lock:
             self._write({})
+            self._record_expiry(None, None)
+
+    def _record_expiry(self, session_id: str | None, expires_at: float | None) -> None:
+        """In memory, and in the expiry file while the keyring holds the session."""
+        if session_id is None or expires_at is None:
+            self._expiry = None
+            if self._persistent:
+                self._expiry_file.remove()
+            return
+        self._expiry = (session_id, float(expires_at))
+        if self._persistent:
+            self._expiry_file.write(session_id, float(expires_at))
 
     def _read(self) -> dict[str, str]:
         if self._persistent:
             try:
                 self._entry = self._call(self._fetch)
+                self._mirrored = True
             except KeyringUnavailable as exc:
                 self._fall_back(exc)
         return dict(self._entry)
@@ -155,6 +188,7 @@ class CredentialStore:
         if self._persistent:
             try:
                 self._call(lambda backend: self._store(backend, entry))
+                self._mirrored = True
             except KeyringUnavailable as exc:
                 self._fall_back(exc)
 
@@ -173,7 +207,7 @@ class CredentialStore:
         if payload is None:
             return {}
         try:
-            return _parse(payload)
+            return parse(payload)
         except ValueError as exc:
             log.warning(
                 "The keyring entry %s/%s is unusable (%s); ignoring it", self._service, ENTRY, exc
@@ -235,20 +269,6 @@ class CredentialStore:
         return self._backend
 
 
-MAX_ENTRY_CHARS = 16 * 1024
-"""Far above what five fields need; a longer entry is not ours (or is corrupt) and is not parsed."""
-MAX_ENTRY_DEPTH = 2
-
-
-def _epoch(text: str | None) -> float | None:
-    """A stored expiry, or None for one that is missing or not a finite number."""
-    try:
-        value = float(text) if text is not None else math.nan
-    except ValueError:
-        return None
-    return value if math.isfinite(value) and value >= 0 else None
-
-
 def _platform_backend() -> KeyringBackend:
     """keyring's backend for this machine, without loading every backend when the answer is known.
 
@@ -282,53 +302,6 @@ def _platform_backend() -> KeyringBackend:
         else:
             return SecretService.Keyring()
     return keyring.get_keyring()
-
-
-def _parse(payload: str) -> dict[str, str]:
-    """The entry as a dict of strings; ValueError, which never quotes the payload, otherwise.
-
-    Size and nesting are checked before ``json`` sees the text: an entry nested 100 000 levels
-    deep would raise RecursionError inside the parser. An unusable entry is reported and
-    treated as empty, so signing in again overwrites it.
-    """
-    if len(payload) > MAX_ENTRY_CHARS:
-        raise ValueError(f"longer than {MAX_ENTRY_CHARS} characters")
-    if _nesting(payload) > MAX_ENTRY_DEPTH:
-        raise ValueError(f"nested more than {MAX_ENTRY_DEPTH} levels deep")
-    try:
-        data = json.loads(payload)
-    except (json.JSONDecodeError, RecursionError):
-        raise ValueError("not valid JSON") from None
-    if not isinstance(data, dict):
-        raise ValueError("not a JSON object")
-    entry = {name: data[name] for name in _FIELDS if data.get(name) is not None}
-    if not all(isinstance(value, str) for value in entry.values()):
-        raise ValueError("a field is not a string")
-    if 0 < sum(name in entry for name in _CREDENTIAL_FIELDS) < len(_CREDENTIAL_FIELDS):
-        raise ValueError("the credentials are incomplete")
-    return entry
-
-
-def _nesting(text: str) -> int:
-    """How deep ``[`` and ``{`` nest in JSON text, brackets inside strings not counted."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
 
 
 def _choose(backend: KeyringBackend) -> KeyringBackend:

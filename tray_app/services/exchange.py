@@ -13,8 +13,10 @@ what a request proves are written once:
 * everything else (network trouble, garbled answers) proves nothing and records nothing.
 
 The work comes in two halves, :meth:`Exchange.send` (the network) and :meth:`Exchange.record`
-(the keyring), because the keeper runs them on different workers: a keyring write must never
-queue behind a hung request. :meth:`Exchange.run` does both, for the command line.
+(the store), because the keeper runs them on different workers: a keyring write must never
+queue behind a hung request. :meth:`Exchange.run` does both, for the command line. Where the
+store keeps each proof is its own business: a new ID goes to the keyring, an expiry to a state
+file (:mod:`tray_app.services.expiry_file`), so a ping that keeps the ID costs no keyring call.
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ class Exchange:
         return self._receipt(attempt, alive)
 
     def record(self, attempt: Attempt, result: object) -> None:
-        """The keyring half: store what ``result`` (a Receipt or the exception) proves."""
+        """The store's half: record what ``result`` (a Receipt or the exception) proves."""
         if isinstance(result, Receipt):
             if attempt.command is Command.AUTH and attempt.offered is not None:
                 self.store.save(attempt.offered)
