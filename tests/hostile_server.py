@@ -9,8 +9,7 @@ ends every answer still being sent and closes the listening socket.
 
 Every answer is a :class:`Reply`; ``server.reply`` is the one given to the next request, and
 ``server.requests`` records what each request sent (request line, headers, body) and how many
-bytes the answer got out before the client hung up; ``connections`` and ``closed`` count the
-connections accepted and ended.
+bytes the answer got out before the client hung up.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import socket
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 CHUNK = 64 * 1024
@@ -42,8 +41,6 @@ class Reply:
     filler: bytes = b"a"
     trickle: float | None = None
     hang: bool = False
-    hang_up: bool = False
-    """Close the connection after this answer, without saying so in a header."""
 
     def head(self) -> bytes:
         lines = [f"HTTP/1.1 {self.status}", *(f"{k}: {v}" for k, v in self.headers.items())]
@@ -107,9 +104,6 @@ class HostileServer:
     def __init__(self, reply: Reply | None = None) -> None:
         self.reply = reply or Reply()
         self.requests: list[Seen] = []
-        self.connections = 0
-        self.closed = 0
-        self._counting = threading.Lock()
         self._stopping = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.2)
@@ -145,16 +139,6 @@ class HostileServer:
             thread.start()
 
     def _serve(self, conn: socket.socket) -> None:
-        with self._counting:
-            self.connections += 1
-        try:
-            self._serve_until_done(conn)
-        finally:
-            conn.close()
-            with self._counting:
-                self.closed += 1
-
-    def _serve_until_done(self, conn: socket.socket) -> None:
         with conn:
             conn.settimeout(0.5)
             while not self._stopping.is_set():
@@ -163,7 +147,7 @@ class HostileServer:
                     return
                 self.requests.append(seen)
                 reply = self.reply
-                if not self._answer(conn, reply, seen) or reply.hang_up:
+                if not self._answer(conn, reply, seen):
                     return
 
     def _read_request(self, conn: socket.socket) -> Seen | None:
@@ -223,11 +207,6 @@ class HostileServer:
 
 
 def wait_for_requests(server: HostileServer, count: int, timeout: float = 10.0) -> None:
-    wait_until(lambda: len(server.requests) >= count, timeout)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Poll ``condition`` until it holds; the caller asserts what it needs afterwards."""
     deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:
+    while len(server.requests) < count and time.monotonic() < deadline:
         time.sleep(0.01)

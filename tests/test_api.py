@@ -304,9 +304,8 @@ def test_client_reuses_one_connection_pool() -> None:
     client = ApiClient(BASE)
     client.ping(SID)
     client.ping(SID)
-    session = client.transport._http  # type: ignore[attr-defined]
-    assert session.adapters["https://"] is session.get_adapter(f"{BASE}/http/ping")
-    assert session.verify is True
+    assert client._http.adapters["https://"] is client._http.get_adapter(f"{BASE}/http/ping")
+    assert client._http.verify is True
 
 
 @pytest.mark.parametrize(

@@ -122,7 +122,7 @@ def guarded_pools() -> dict[str, type[Any]]:
         class Watched(base):
             def connect(self) -> None:
                 super().connect()
-                watch(self.sock)
+                _watch(self.sock)
 
         return Watched
 
@@ -131,7 +131,7 @@ def guarded_pools() -> dict[str, type[Any]]:
             ConnectionCls = watched(connection)
 
             def _make_request(self, conn: Any, *args: Any, **kwargs: Any) -> Any:
-                watch(conn.sock)
+                _watch(conn.sock)
                 return super()._make_request(conn, *args, **kwargs)
 
         return Guarded
@@ -142,7 +142,7 @@ def guarded_pools() -> dict[str, type[Any]]:
     }
 
 
-def watch(sock: socket.socket | None) -> None:
+def _watch(sock: socket.socket | None) -> None:
     deadline = _current.deadline
     if deadline is not None:
         deadline.watch(sock)
