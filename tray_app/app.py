@@ -33,7 +33,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,6 +52,8 @@ from tray_app.ui.shown_report import report_when_embedded, when_on_panel
 from tray_app.ui.tray_wait import show_tray_when_available, tray_available
 
 if TYPE_CHECKING:
+    import tempfile
+
     from tray_app.qt.keeper import Keeper
     from tray_app.qt.owner import SessionOwner
     from tray_app.qt.proxy_service import ProxyService
@@ -266,6 +267,8 @@ def _build(
     override: str | None = None
     """A base URL chosen for this run only (``--base-url``, ``CLICKATELL_BASE_URL``)."""
     if demo:
+        import tempfile
+
         from tray_app.sim.server import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
 
         simulator = Simulator().start()

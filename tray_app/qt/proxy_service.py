@@ -9,12 +9,15 @@ never works again.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from tray_app.qt.keeper import Keeper
-from tray_app.qt.proxy import LocalProxy
 from tray_app.qt.session_link import SessionLink
+
+if TYPE_CHECKING:
+    from tray_app.qt.proxy import LocalProxy
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,10 @@ class ProxyService(QObject):
     def set_enabled(self, enabled: bool) -> None:
         """Start or stop; a port that cannot be had raises OSError, for the caller to say."""
         if enabled and self._proxy is None:
+            # Imported on the first start: with the proxy off (the tray's default) its HTTP
+            # server modules are never loaded.
+            from tray_app.qt.proxy import LocalProxy
+
             self._proxy = LocalProxy(self._link, self._keeper.base_url, port=self._port)
             self._proxy.start()
             self.url_changed.emit(self._proxy.url)

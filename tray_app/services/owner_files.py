@@ -25,7 +25,6 @@ import contextlib
 import logging
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 try:
@@ -100,6 +99,8 @@ def owner_dir() -> Path:
         candidate = runtime / DIR_NAME
         if len(str(candidate / "owner.sock").encode()) < SOCKET_PATH_MAX:
             return candidate
+    import tempfile  # only for this fallback: tempfile costs milliseconds before the icon
+
     return Path(tempfile.gettempdir()) / f"{DIR_NAME}-{os.geteuid()}"
 
 

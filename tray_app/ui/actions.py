@@ -18,7 +18,7 @@ from pathlib import Path
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QWidget
 
 from tray_app import APP_NAME
 from tray_app.core.session import Event
@@ -128,6 +128,9 @@ class UserActions(QObject):
         """Deleting the password cannot be undone by the app: ask first, Cancel by default."""
         if self._raise_open("forget"):
             return
+        # Here, not at the top: the type alone holds 0.8 MiB, for a box most runs never show.
+        from PySide6.QtWidgets import QMessageBox
+
         box = QMessageBox(
             QMessageBox.Icon.Warning,
             f"Forget credentials — {APP_NAME}",
