@@ -159,7 +159,7 @@ class Keeper(QObject):
         self._base_url = base_url
         old, self._client = self._client, None
         if old is not None:
-            self._runner.submit(old.close, lambda _result: None)
+            self._runner.submit(old.close)
 
     # What the app and the user ask for.
 
@@ -320,7 +320,7 @@ class Keeper(QObject):
             log.debug("late answer to an abandoned %s ignored", request.command.value)
             return
         now = self._clock.wall()
-        self._keyring.submit(self._recorder(attempt, result), lambda _result: None)
+        self._keyring.submit(self._recorder(attempt, result))
         if isinstance(result, Receipt):
             result = result.value
         self.request_done.emit(request, result)

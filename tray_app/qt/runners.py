@@ -15,9 +15,13 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+Done = Callable[[object], None] | None
+"""Called on the owner's thread with the job's result or exception; None: nothing to hear,
+and then nothing comes back (no wake-up of that thread for a job whose end it ignores)."""
+
 
 class Runner(Protocol):
-    def submit(self, job: Callable[[], object], done: Callable[[object], None]) -> None:
+    def submit(self, job: Callable[[], object], done: Done = None) -> None:
         """Run ``job`` away from the caller, then call ``done`` with its result or exception."""
 
     def abandon(self) -> None:
@@ -30,12 +34,13 @@ class Runner(Protocol):
 class SyncRunner:
     """Runs jobs inline: for tests that drive days of schedule through a fake clock."""
 
-    def submit(self, job: Callable[[], object], done: Callable[[object], None]) -> None:
+    def submit(self, job: Callable[[], object], done: Done = None) -> None:
         try:
             result = job()
         except Exception as exc:
             result = exc
-        done(result)
+        if done is not None:
+            done(result)
 
     def abandon(self) -> None:
         pass
@@ -62,13 +67,13 @@ class ThreadRunner(QObject):
         self._start_worker()
 
     def _start_worker(self) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Callable[[], object], Callable[[object], None]] | None]
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], object], Done] | None]
         self._jobs = queue.SimpleQueue()
         self._current = _Worker(self._jobs, self)
         self._thread = threading.Thread(target=self._current.run, name=self._name, daemon=True)
         self._thread.start()
 
-    def submit(self, job: Callable[[], object], done: Callable[[object], None]) -> None:
+    def submit(self, job: Callable[[], object], done: Done = None) -> None:
         self._jobs.put((job, done))
 
     def abandon(self) -> None:
@@ -96,7 +101,7 @@ class _Worker:
 
     def __init__(
         self,
-        jobs: queue.SimpleQueue[tuple[Callable[[], object], Callable[[object], None]] | None],
+        jobs: queue.SimpleQueue[tuple[Callable[[], object], Done] | None],
         runner: ThreadRunner,
     ) -> None:
         self._jobs = jobs
@@ -114,6 +119,8 @@ class _Worker:
                 result = job()
             except Exception as exc:
                 result = exc
+            if done is None:
+                continue
             with self._lock:
                 runner = self._runner
             if runner is not None:

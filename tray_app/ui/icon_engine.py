@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QIcon, QIconEngine, QPainter, QPixmap
+from PySide6.QtGui import QIcon, QIconEngine, QImage, QPainter, QPixmap
 
 _CLONES: list[QIconEngine] = []
 
@@ -23,11 +23,7 @@ class PixmapsEngine(QIconEngine):
 
     def __init__(self, pixmaps: Sequence[QPixmap]) -> None:
         super().__init__()
-        # Smallest first, so that the first one big enough is the best one.
-        self._pixmaps = sorted(
-            (pixmap for pixmap in pixmaps if not pixmap.isNull()),
-            key=lambda pixmap: (pixmap.width(), pixmap.devicePixelRatio()),
-        )
+        self._pixmaps = _ordered(pixmaps)
 
     def best(self, device_pixels: int, scale: float = 1.0) -> QPixmap:
         """The smallest pixmap at least ``device_pixels`` wide, drawn for ``scale`` if one is.
@@ -105,6 +101,39 @@ class PixmapsEngine(QIconEngine):
 
     def __len__(self) -> int:
         return len(self._pixmaps)
+
+
+class FilesEngine(PixmapsEngine):
+    """The same for image files, read when a pixmap is first asked for (a window shows).
+
+    For the app's window icon: Qt's engine for files loads them with ``QPixmap::load``, which
+    puts each file it reads into the pixmap cache (for ``_NET_WM_ICON`` of every window, the
+    tray's XEmbed window included), and the cache's ageing timer then woke the idle app four
+    times in its first minute and a half.
+    """
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        QIconEngine.__init__(self)
+        self._paths = tuple(paths)
+        self._loaded: list[QPixmap] | None = None
+
+    @property
+    def _pixmaps(self) -> list[QPixmap]:  # type: ignore[override]
+        if self._loaded is None:
+            # Through QImage: QPixmap's own loading puts every file it reads into the cache.
+            self._loaded = _ordered([QPixmap.fromImage(QImage(path)) for path in self._paths])
+        return self._loaded
+
+    def isNull(self) -> bool:
+        return not self._paths
+
+
+def _ordered(pixmaps: Sequence[QPixmap]) -> list[QPixmap]:
+    """Smallest first, so that the first one big enough is the best one."""
+    return sorted(
+        (pixmap for pixmap in pixmaps if not pixmap.isNull()),
+        key=lambda pixmap: (pixmap.width(), pixmap.devicePixelRatio()),
+    )
 
 
 def icon_from(pixmaps: Sequence[QPixmap]) -> QIcon:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -339,10 +339,9 @@ class StatusIconCache:
 
 def window_icon() -> QIcon:
     """The shipped PNGs, read when a window first shows: the SVG would load Qt's SVG library
-    (0.7 MiB resident) for the whole run of an app that mostly shows no window."""
+    (0.7 MiB resident) for the whole run of an app that mostly shows no window. Through our
+    own engine, which keeps them out of Qt's pixmap cache (see ``FilesEngine``)."""
     from tray_app.resources import ICON_SIZES, app_icon_path
+    from tray_app.ui.icon_engine import FilesEngine
 
-    icon = QIcon()
-    for size in ICON_SIZES:
-        icon.addFile(str(app_icon_path(size)), QSize(size, size))
-    return icon
+    return QIcon(FilesEngine([str(app_icon_path(size)) for size in ICON_SIZES]))
