@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -23,6 +23,8 @@ from keyring.backends import SecretService as secret_service_backend
 
 from tray_app.core.clock import FakeClock
 from tray_app.core.protocol import Command
+from tray_app.qt.keeper import Keeper
+from tray_app.qt.runners import Done, SyncRunner
 from tray_app.services.credentials import ENTRY, SERVICE, Credentials, CredentialStore
 from tray_app.services.exchange import Exchange
 from tray_app.services.expiry_file import ExpiryFile, default_path, fingerprint
@@ -235,3 +237,76 @@ def test_a_store_in_memory_writes_no_state_file(tmp_path: Path) -> None:
 
     assert store.load_session() == (SESSION_ID, 1_000_000.0)
     assert not path.exists()
+
+
+class HeldRunner(SyncRunner):
+    """A keyring worker that runs nothing until told: what it was given, in order."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[Callable[[], object], Done]] = []
+
+    def submit(self, job: Callable[[], object], done: Done = None) -> None:
+        self.jobs.append((job, done))
+
+    def run_all(self) -> None:
+        while self.jobs:
+            job, done = self.jobs.pop(0)
+            super().submit(job, done)
+
+
+def test_a_keepers_ping_records_its_expiry_without_the_keyring_worker(
+    qapp: object, counting: CountingSecretService, clock: FakeClock
+) -> None:
+    keyring_worker = HeldRunner()
+    with Simulator(clock=clock) as server:
+        keeper = Keeper(
+            CredentialStore(),
+            base_url=server.base_url,
+            clock=clock,
+            runner=SyncRunner(),
+            keyring_runner=keyring_worker,
+        )
+        keeper.sign_in(DEMO)
+        assert keyring_worker.jobs, "a new ID goes through the keyring worker"
+        keyring_worker.run_all()
+        calls = (counting.reads, counting.writes)
+
+        clock.advance(600)
+        keeper.ping_now()
+        assert keeper.snapshot.expires_at == clock.wall() + 900
+
+        assert keyring_worker.jobs == [], "the ping's record waited for the keyring worker"
+        assert (counting.reads, counting.writes) == calls
+        assert CredentialStore().load_session() == (
+            keeper.snapshot.session_id,
+            keeper.snapshot.expires_at,
+        )
+        keeper.stop()
+
+
+def test_a_pings_record_queues_behind_a_keyring_job_still_waiting(
+    qapp: object, counting: CountingSecretService, clock: FakeClock
+) -> None:
+    """Records keep their order: an expiry written now would be overwritten by the older one
+    still queued, or land before the ID it belongs to."""
+    keyring_worker = HeldRunner()
+    with Simulator(clock=clock) as server:
+        keeper = Keeper(
+            CredentialStore(),
+            base_url=server.base_url,
+            clock=clock,
+            runner=SyncRunner(),
+            keyring_runner=keyring_worker,
+        )
+        keeper.sign_in(DEMO)
+        queued = len(keyring_worker.jobs)
+        clock.advance(600)
+        keeper.ping_now()
+
+        assert len(keyring_worker.jobs) == queued + 1
+        keyring_worker.run_all()
+        assert CredentialStore().load_session() == (
+            keeper.snapshot.session_id,
+            keeper.snapshot.expires_at,
+        )
+        keeper.stop()

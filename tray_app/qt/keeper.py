@@ -2,6 +2,9 @@
 
 It owns the one timer and two worker threads: one for the network, one for
 keyring writes, so that a sign-out's clear never waits behind a hung request.
+What a ping proves (a later expiry, the same ID) needs no keyring call and is
+recorded on the keeper's own thread, so that an idle hour's six pings wake no
+thread for their records (see ``_record``).
 The event loop (and the tray's menu) stays responsive while a request hangs;
 results come back on the keeper's thread and every change goes out as a
 signal, so a view only listens.
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -37,7 +41,7 @@ from tray_app.core.session import (
     Request,
 )
 from tray_app.core.state import Snapshot
-from tray_app.qt.runners import Runner, SyncRunner, ThreadRunner
+from tray_app.qt.runners import Done, Runner, SyncRunner, ThreadRunner
 from tray_app.services.exchange import Attempt, Exchange, NoCredentials, Receipt
 from tray_app.services.http_client import ApiClient
 
@@ -91,6 +95,8 @@ class Keeper(QObject):
         self._runner = runner or ThreadRunner(self)
         # A given runner (tests pass SyncRunner) serves both, so its order is kept.
         self._keyring = keyring_runner or runner or ThreadRunner(self, "keeper-keyring")
+        self._keyring_lock = threading.Lock()
+        self._keyring_queued = 0
         self._client_factory = client_factory
         self._base_url = base_url
         self._client: ApiClient | None = None
@@ -169,7 +175,7 @@ class Keeper(QObject):
         def load() -> tuple[Credentials | None, str | None]:
             return self._store.load(), self._store.load_session_id()
 
-        self._keyring.submit(load, self._loaded)
+        self._on_keyring(load, self._loaded)
 
     def sign_in(self, credentials: Credentials) -> None:
         """Try these credentials; they are stored only once the API accepts them."""
@@ -201,7 +207,7 @@ class Keeper(QObject):
                 log.info("stored credentials deleted")
                 self.forgotten.emit(None)
 
-        self._keyring.submit(self._store.clear, done)
+        self._on_keyring(self._store.clear, done)
         self._follow(Outcome())
 
     def stored_credentials(self, done: Callable[[Credentials | None], None]) -> None:
@@ -210,7 +216,7 @@ class Keeper(QObject):
         def loaded(result: object) -> None:
             done(None if isinstance(result, Exception) else result)  # type: ignore[arg-type]
 
-        self._keyring.submit(self._store.load, loaded)
+        self._on_keyring(self._store.load, loaded)
 
     def pause(self) -> None:
         self._plan.pause()
@@ -304,10 +310,29 @@ class Keeper(QObject):
             lambda: send(attempt), lambda result: self._completed(request, result, attempt)
         )
 
-    def _recorder(self, attempt: Attempt, result: object) -> Callable[[], None]:
-        """The keyring half of the exchange, bound to this result now (it runs later)."""
+    def _record(self, attempt: Attempt, result: object) -> None:
+        """The store's half of the exchange: here and now when it needs no keyring call and
+        nothing is queued before it (a ping's new expiry: one small file write, as a log line
+        is), else on the keyring worker, bound to this result now. A ping thus wakes no thread
+        for its record."""
         record = self._exchange.record
-        return lambda: record(attempt, result)
+        if self._keyring_queued == 0 and record(attempt, result, at_once=True):
+            return
+        self._on_keyring(lambda: record(attempt, result))
+
+    def _on_keyring(self, job: Callable[[], object], done: Done = None) -> None:
+        """Queue ``job`` on the keyring worker, counting it until it has run."""
+        with self._keyring_lock:
+            self._keyring_queued += 1
+
+        def counted() -> object:
+            try:
+                return job()
+            finally:
+                with self._keyring_lock:
+                    self._keyring_queued -= 1
+
+        self._keyring.submit(counted, done)
 
     def _api(self) -> ApiClient:
         """The client, built on the worker so that importing requests never delays the GUI."""
@@ -320,7 +345,7 @@ class Keeper(QObject):
             log.debug("late answer to an abandoned %s ignored", request.command.value)
             return
         now = self._clock.wall()
-        self._keyring.submit(self._recorder(attempt, result))
+        self._record(attempt, result)
         if isinstance(result, Receipt):
             result = result.value
         self.request_done.emit(request, result)

@@ -142,20 +142,34 @@ class CredentialStore:
         """Remember the live session ID so a restart can ping it; None or "" forgets it."""
         self.save_session(session_id, None)
 
-    def save_session(self, session_id: str | None, expires_at: float | None) -> None:
+    def save_session(
+        self, session_id: str | None, expires_at: float | None, *, at_once: bool = False
+    ) -> bool:
         """Remember the live session ID and its expiry (None: unknown); no ID forgets both.
 
         The keyring is written only when the entry changes: a ping that keeps the ID (the
         owner's every ten minutes) writes the expiry file alone, with no keyring call at all.
+        ``at_once``: only then, and only if no other call holds the store; else nothing is
+        done and the answer is False (the caller queues it for a worker instead).
         """
-        with self._lock:
-            entry = dict(self._entry) if self._mirrored or not self._persistent else self._read()
+        if not self._lock.acquire(blocking=not at_once):
+            return False
+        try:
+            mirrored = self._mirrored or not self._persistent
+            if at_once and not mirrored:
+                return False
+            entry = dict(self._entry) if mirrored else self._read()
             kept = {name: value for name, value in entry.items() if name not in SESSION_FIELDS}
             if session_id:
                 kept["session_id"] = session_id
             if kept != entry:
+                if at_once:
+                    return False
                 self._write(kept)
             self._record_expiry(session_id or None, expires_at)
+            return True
+        finally:
+            self._lock.release()
 
     def clear(self) -> None:
         """Forget everything (sign out); nothing stored is fine."""

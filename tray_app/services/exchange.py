@@ -114,23 +114,32 @@ class Exchange:
         SECRET_FILTER.add_secret(alive)
         return self._receipt(attempt, alive)
 
-    def record(self, attempt: Attempt, result: object) -> None:
-        """The store's half: record what ``result`` (a Receipt or the exception) proves."""
+    def record(self, attempt: Attempt, result: object, *, at_once: bool = False) -> bool:
+        """The store's half: record what ``result`` (a Receipt or the exception) proves.
+
+        ``at_once``: only if that needs no keyring call (a ping that keeps the ID only moves
+        the expiry, a file write), so that the caller may do it on its own thread; False, and
+        nothing recorded, when it would. Without ``at_once`` it is always done: True.
+        """
+        store = self.store
         if isinstance(result, Receipt):
             if attempt.command is Command.AUTH and attempt.offered is not None:
-                self.store.save(attempt.offered)
-            self.store.save_session(result.session_id, result.expires_at)
-        elif isinstance(result, NoCredentials):
-            self.store.save_session(None, None)
-        elif isinstance(result, ApiError):
+                if at_once:
+                    return False
+                store.save(attempt.offered)
+            return store.save_session(result.session_id, result.expires_at, at_once=at_once)
+        if isinstance(result, NoCredentials):
+            return store.save_session(None, None, at_once=at_once)
+        if isinstance(result, ApiError):
             category = result.category
             if category is ErrorCategory.NO_CREDIT and attempt.session_id:
                 expires_at = expiry_after(attempt.sent_at, self.lifetime)
-                self.store.save_session(attempt.session_id, expires_at)
-            elif category in _PROVES_DEAD and not (
+                return store.save_session(attempt.session_id, expires_at, at_once=at_once)
+            if category in _PROVES_DEAD and not (
                 attempt.command is Command.AUTH and category is ErrorCategory.SESSION_GONE
             ):  # 003/005 to an auth is nonsense from the server, treated as transient
-                self.store.save_session(None, None)
+                return store.save_session(None, None, at_once=at_once)
+        return True
 
     def run(self, attempt: Attempt) -> Receipt:
         """Both halves in a row, for a caller that owns no worker threads."""
