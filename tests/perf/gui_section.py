@@ -137,15 +137,16 @@ def _gui_figures(plan: Plan, choice: str, notes: list[str]) -> dict[str, Any]:
                 timeout=SHOWN_TIMEOUT,
             )
             served = dict(everyday.requests)
-            progress("wake-ups of one keyring write and of one keeper ping, in this process")
+            progress("wake-ups of one expiry record, one new ID and one keeper ping, in here")
+            # This process's records go to a state folder of the run, never the user's own.
+            bus = {**_bus_of(everyday.overrides), "XDG_STATE_HOME": str(root / "state")}
+            costs = wakeup_costs.keyring_costs(bus) if everyday.signed_in else None
             per_event = {
-                "keyring_write": (
-                    wakeup_costs.keyring_write(_bus_of(everyday.overrides))
-                    if everyday.signed_in
+                **(costs or {"expiry_record": None, "new_id_keyring_write": None}),
+                "keeper_ping": (
+                    wakeup_costs.keeper_ping(everyday.base_url, bus)
+                    if everyday.base_url and everyday.signed_in
                     else None
-                ),
-                "keeper_ping_without_keyring": (
-                    wakeup_costs.keeper_ping(everyday.base_url) if everyday.base_url else None
                 ),
             }
             parts = _memory_parts(notes, root / "pycache")
@@ -336,8 +337,9 @@ def _rows(figures: dict[str, Any], details: dict[str, Any], plan: Plan) -> list[
         )
     per_event = details.get("wakeups", {}).get("per_event", {})
     for key, label in (
-        ("keeper_ping_without_keyring", "one keeper ping, keyring aside"),
-        ("keyring_write", "one expiry write to the Secret Service"),
+        ("keeper_ping", "one keeper ping, its record included"),
+        ("expiry_record", "one expiry record (state file, the keyring untouched)"),
+        ("new_id_keyring_write", "one new ID written to the Secret Service"),
     ):
         rows.append(
             Row(
