@@ -124,6 +124,22 @@ def test_forced_expiry_gives_one_new_auth_and_one_id_change(
     assert store.load_session_id() == keeper.snapshot.session_id
 
 
+def test_a_session_found_gone_leaves_the_new_id_in_the_store_at_once(
+    qapp: object, simulator: Simulator, store: CredentialStore, clock: FakeClock
+) -> None:
+    """The dead ping's write (forget the ID) goes before the new auth's (store the new one)."""
+    keeper = make_keeper(simulator, store, clock)
+    keeper.sign_in(DEMO)
+    first_id = keeper.snapshot.session_id
+    simulator.expire_all()
+    keeper.ping_now()
+    assert simulator.count("ping", "ERR 003") == 1
+    assert simulator.count("auth") == 2
+    snapshot = keeper.snapshot
+    assert snapshot.session_id not in (None, first_id)
+    assert store.load_session() == (snapshot.session_id, snapshot.expires_at)
+
+
 def test_wrong_password_sends_exactly_one_auth(
     qapp: object, simulator: Simulator, store: CredentialStore, clock: FakeClock
 ) -> None:

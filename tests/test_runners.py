@@ -33,3 +33,18 @@ def test_the_inline_runner_takes_a_job_without_a_done_callback() -> None:
     ran: list[int] = []
     SyncRunner().submit(lambda: ran.append(1))
     assert ran == [1]
+
+
+def test_a_failing_job_nobody_waits_for_leaves_the_worker_running_the_next(qtbot: QtBot) -> None:
+    runner = ThreadRunner()
+    ran: list[str] = []
+
+    def fails() -> None:
+        ran.append("fails")
+        raise OSError("the keyring went away")
+
+    runner.submit(fails)
+    runner.submit(lambda: ran.append("next") or "answer", ran.append)
+    qtbot.waitUntil(lambda: "answer" in ran)
+    assert ran == ["fails", "next", "answer"]
+    assert runner.shutdown(wait=5)

@@ -292,13 +292,18 @@ class Keeper(QObject):
         self.started.emit(has_credentials)
 
     def _follow(self, outcome: Outcome) -> None:
+        """Tell the views, aim the timer, and send the request last.
+
+        Last, because the worker can do nothing until this thread lets go of the interpreter
+        (the GIL): woken earlier, it woke to wait for the GIL and had to be woken again.
+        """
         self._publish()
         for event in outcome.events:
             log.info("%s", event.value)
             self.event.emit(event)
+        self._arm_timer()
         if outcome.request is not None:
             self._dispatch(outcome.request)
-        self._arm_timer()
 
     def _dispatch(self, request: Request) -> None:
         log.debug("sending %s", request.command.value)
@@ -345,10 +350,12 @@ class Keeper(QObject):
             log.debug("late answer to an abandoned %s ignored", request.command.value)
             return
         now = self._clock.wall()
+        answer = result.value if isinstance(result, Receipt) else result
+        self.request_done.emit(request, answer)
+        # After the listeners heard the answer (the record serves the next start, not this
+        # moment), before a request that may follow, whose record must come after this one.
         self._record(attempt, result)
-        if isinstance(result, Receipt):
-            result = result.value
-        self.request_done.emit(request, result)
+        result = answer
         if isinstance(result, NoCredentials):
             self._follow(self._plan.credentials_missing(request))
             return
@@ -393,5 +400,7 @@ class Keeper(QObject):
             self._timer.stop()
             self._wake_at = None
             return
+        if wake == self._wake_at and self._timer.isActive():
+            return  # already aimed there: a restart cost each ping tens of microseconds
         self._wake_at = wake
         self._timer.start(math.ceil((wake - now) * 1000) + WAKE_MARGIN_MS)
