@@ -9,6 +9,7 @@ run requests inline (``SyncRunner``), ticking whenever the keeper's own timer wo
 from __future__ import annotations
 
 import gc
+import random
 import statistics
 import sys
 import time
@@ -103,51 +104,63 @@ def _keeper_ping_ns(keeper: Keeper, timeout: float = 10.0) -> int:
     return stamps[1] - stamps[0]
 
 
-def ping_latency(samples: int, warmup: int = 20) -> dict[str, float | int]:
+def ping_latency(samples: int, warmup: int = 20, seed: int = 13) -> dict[str, float | int]:
     """Median of a keeper ping against a bare ``requests.post`` on a reused connection.
 
-    All three talk to the same simulator on kept-alive connections, in turn, so that they see
-    the same machine: the bare post, the app's client called on this thread (what the client
-    itself adds), and the keeper (the client on its worker, plus the hop there and back and the
-    bookkeeping). Each sample starts from a quiet process (:func:`_settle`).
+    All three talk to the same simulator on kept-alive connections, taking turns in an order
+    shuffled each round (with a fixed order the same program always came first after the
+    pause, and the medians moved with the order), so that they see the same machine: the
+    bare post, the app's client called on this thread (what the client itself adds), and the
+    keeper (the client on its worker, plus the hop there and back and the bookkeeping). Each
+    sample starts from a quiet process (:func:`_settle`).
     """
     qt_app()
+    order = random.Random(seed)
     with Simulator() as server:
         keeper = _live_keeper(server)
         session_id = keeper.snapshot.session_id
         assert session_id is not None
         url = f"{server.base_url}/http/ping"
         client = ApiClient(server.base_url)
-        keeper_ns: list[int] = []
-        bare_ns: list[int] = []
-        client_ns: list[int] = []
         with _bare_session() as http:
-            for index in range(warmup + samples):
-                _settle()
+
+            def bare() -> int:
                 started = time.perf_counter_ns()
                 answer = http.post(url, data={"session_id": session_id}, timeout=10)
-                bare = time.perf_counter_ns() - started
+                elapsed = time.perf_counter_ns() - started
                 if not answer.text.startswith("OK"):
                     raise RuntimeError(f"the bare ping failed: {answer.text!r}")
-                _settle()
+                return elapsed
+
+            def direct() -> int:
                 started = time.perf_counter_ns()
                 client.ping(session_id)
-                direct = time.perf_counter_ns() - started
-                _settle()
-                kept = _keeper_ping_ns(keeper)
-                if index >= warmup:
-                    bare_ns.append(bare)
-                    client_ns.append(direct)
-                    keeper_ns.append(kept)
+                return time.perf_counter_ns() - started
+
+            programs: dict[str, Callable[[], int]] = {
+                "bare": bare,
+                "client": direct,
+                "keeper": lambda: _keeper_ping_ns(keeper),
+            }
+            taken: dict[str, list[int]] = {name: [] for name in programs}
+            names = list(programs)
+            for index in range(warmup + samples):
+                order.shuffle(names)
+                for name in names:
+                    _settle()
+                    elapsed = programs[name]()
+                    if index >= warmup:
+                        taken[name].append(elapsed)
         client.close()
         keeper.stop()
         ok_pings = server.count("ping", "ok")
+    keeper_ns, bare_ns = taken["keeper"], taken["bare"]
     keeper_ms = statistics.median(keeper_ns) / 1e6
     bare_ms = statistics.median(bare_ns) / 1e6
     return {
         "keeper_ms": keeper_ms,
         "bare_ms": bare_ms,
-        "client_ms": statistics.median(client_ns) / 1e6,
+        "client_ms": statistics.median(taken["client"]) / 1e6,
         "ratio": keeper_ms / bare_ms,
         "keeper_p90_ms": _quantile(keeper_ns, 0.9) / 1e6,
         "bare_p90_ms": _quantile(bare_ns, 0.9) / 1e6,

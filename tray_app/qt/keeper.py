@@ -306,7 +306,7 @@ class Keeper(QObject):
             self._dispatch(outcome.request)
 
     def _dispatch(self, request: Request) -> None:
-        log.debug("sending %s", request.command.value)
+        log.debug("sending %s", request.command)
         self.request_sent.emit(request)
         offered = self._pending_credentials if request.command is Command.AUTH else None
         attempt = Attempt(request.command, request.sent_at, request.session_id, offered)
@@ -347,7 +347,7 @@ class Keeper(QObject):
 
     def _completed(self, request: Request, result: object, attempt: Attempt) -> None:
         if request is not self._plan.in_flight:
-            log.debug("late answer to an abandoned %s ignored", request.command.value)
+            log.debug("late answer to an abandoned %s ignored", request.command)
             return
         now = self._clock.wall()
         answer = result.value if isinstance(result, Receipt) else result

@@ -88,9 +88,6 @@ class ThreadRunner(QObject):
         self._current.silence()
         return not self._thread.is_alive()
 
-    def _emit(self, done: Callable[[object], None], result: object) -> None:
-        self._finished.emit(done, result)
-
     @Slot(object, object)
     def _deliver(self, done: Callable[[object], None], result: object) -> None:
         done(result)
@@ -106,11 +103,10 @@ class _Worker:
     ) -> None:
         self._jobs = jobs
         self._runner: ThreadRunner | None = runner
-        self._lock = threading.Lock()
 
     def silence(self) -> None:
-        with self._lock:
-            self._runner = None
+        # One attribute store: the worker reads it once per result, atomically under the GIL.
+        self._runner = None
 
     def run(self) -> None:
         while (item := self._jobs.get()) is not None:
@@ -119,12 +115,10 @@ class _Worker:
                 result = job()
             except Exception as exc:
                 result = exc
-            if done is None:
+            runner = self._runner
+            if done is None or runner is None:
                 continue
-            with self._lock:
-                runner = self._runner
-            if runner is not None:
-                # The runner's QObject may have been deleted without a shutdown (its parent
-                # went first at exit): then nobody is left to hear the result.
-                with contextlib.suppress(RuntimeError):
-                    runner._emit(done, result)
+            # The runner's QObject may have been deleted without a shutdown (its parent went
+            # first at exit): then nobody is left to hear the result.
+            with contextlib.suppress(RuntimeError):
+                runner._finished.emit(done, result)
