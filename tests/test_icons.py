@@ -7,9 +7,10 @@ from collections import Counter
 
 import pytest
 from PySide6.QtCore import QSize
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 
 from tray_app.core.state import Snapshot, State
+from tray_app.ui.icon_engine import DrawnEngine
 from tray_app.ui.icons import (
     AMBER,
     AMBER_BELOW_SECONDS,
@@ -221,6 +222,28 @@ def test_icon_holds_a_native_pixmap_for_every_size_and_scale() -> None:
         pixmap = icon.pixmap(QSize(size, size), dpr)
         assert pixmap.devicePixelRatio() == dpr
         assert pixmap.toImage() == render_pixmap(snapshot, NOW, size, dpr).toImage()
+
+
+def test_an_icon_draws_a_size_only_when_a_panel_first_asks_for_it() -> None:
+    """Start-up and each minute's redraw pay for the sizes a panel shows, not for all twelve."""
+    snapshot = snap(State.ACTIVE, 600)
+    drawn: list[tuple[int, float]] = []
+
+    def draw(size: int, dpr: float) -> QPixmap:
+        drawn.append((size, dpr))
+        return render_pixmap(snapshot, NOW, size, dpr)
+
+    icon = QIcon(DrawnEngine(draw, ICON_SIZES, (1.0, 2.0)))
+    assert drawn == []
+    assert icon.pixmap(QSize(22, 22), 1.0).toImage() == render_pixmap(snapshot, NOW, 22).toImage()
+    icon.pixmap(QSize(22, 22), 1.0)
+    assert drawn == [(22, 1.0)]
+    icon.pixmap(QSize(22, 22), 2.0)
+    icon.pixmap(QSize(20, 20), 1.0)  # no 20: the next size up, already drawn
+    assert drawn == [(22, 1.0), (22, 2.0)]
+    assert {size.width() for size in icon.availableSizes()} == {
+        round(size * dpr) for size in ICON_SIZES for dpr in (1.0, 2.0)
+    }
 
 
 def test_cache_redraws_only_when_the_picture_changes() -> None:

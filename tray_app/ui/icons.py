@@ -26,7 +26,7 @@ from PySide6.QtGui import (
 )
 
 from tray_app.core.state import Snapshot, State, minutes_shown
-from tray_app.ui.icon_engine import icon_from
+from tray_app.ui.icon_engine import DrawnEngine
 
 AMBER_BELOW_SECONDS = 180
 """An active session with less time left than this turns amber: time to notice."""
@@ -283,7 +283,10 @@ def render_pixmap(
     snapshot: Snapshot, now: float, size: int = 64, dpr: float = 1.0, panel: str = "auto"
 ) -> QPixmap:
     """The icon at ``size`` logical pixels, drawn at ``size * dpr`` device pixels to stay sharp."""
-    key = icon_key(snapshot, now, panel)
+    return _pixmap_of(icon_key(snapshot, now, panel), size, dpr)
+
+
+def _pixmap_of(key: IconKey, size: int, dpr: float) -> QPixmap:
     pixmap = QPixmap(round(size * dpr), round(size * dpr))
     pixmap.setDevicePixelRatio(dpr)
     pixmap.fill(Qt.GlobalColor.transparent)
@@ -301,14 +304,15 @@ def render_icon(
     """Every tray size at every scale, so no panel ever scales a pixmap and blurs it.
 
     The icon's engine keeps the pixmaps itself (:mod:`tray_app.ui.icon_engine`), out of Qt's
-    global pixmap cache, whose ageing timer would otherwise wake the app after each redraw.
+    global pixmap cache, whose ageing timer would otherwise wake the app after each redraw,
+    and draws each one the first time a panel asks for it (from the key of this moment, so a
+    late drawing shows what the icon was made for).
     """
-    pixmaps = [
-        render_pixmap(snapshot, now, size, dpr, panel)
-        for dpr in sorted({1.0, *dprs})
-        for size in ICON_SIZES
-    ]
-    return icon_from(pixmaps)
+    key = icon_key(snapshot, now, panel)
+    engine = DrawnEngine(
+        lambda size, dpr: _pixmap_of(key, size, dpr), ICON_SIZES, sorted({1.0, *dprs})
+    )
+    return QIcon(engine)
 
 
 def _screen_dprs() -> tuple[float, ...]:
