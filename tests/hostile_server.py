@@ -15,7 +15,9 @@ bytes the answer got out before the client hung up.
 from __future__ import annotations
 
 import functools
+import itertools
 import socket
+import ssl
 import threading
 import time
 import zlib
@@ -31,7 +33,10 @@ class Reply:
     """One answer: a status line, headers, and a body that is produced as it is sent.
 
     ``size`` bytes of ``filler`` follow ``body`` (``None`` means endless, sent chunked);
-    ``trickle`` sends every byte, headers included, that many seconds apart.
+    ``trickle`` sends every byte, headers included, that many seconds apart; ``close_after``
+    closes the connection once the answer is sent without saying so, as a server whose
+    keep-alive timer ran out does; ``drop`` reads the request and closes the connection
+    without any answer.
     """
 
     body: bytes = b"OK:"
@@ -41,6 +46,8 @@ class Reply:
     filler: bytes = b"a"
     trickle: float | None = None
     hang: bool = False
+    close_after: bool = False
+    drop: bool = False
 
     def head(self) -> bytes:
         lines = [f"HTTP/1.1 {self.status}", *(f"{k}: {v}" for k, v in self.headers.items())]
@@ -96,19 +103,27 @@ class Seen:
     headers: dict[str, str]
     body: bytes
     sent: int = 0
+    connection: int = 0
 
 
 class HostileServer:
-    """Serves ``reply`` to every request on 127.0.0.1 (port 0: a free one) until ``stop``."""
+    """Serves ``reply`` to every request on 127.0.0.1 (port 0: a free one) until ``stop``.
 
-    def __init__(self, reply: Reply | None = None) -> None:
+    With ``tls`` (a server-side context) every connection is TLS and the URL is https.
+    ``Seen.connection`` numbers the connections in the order they were accepted.
+    """
+
+    def __init__(self, reply: Reply | None = None, tls: ssl.SSLContext | None = None) -> None:
         self.reply = reply or Reply()
+        self._tls = tls
+        self._numbers = itertools.count()
         self.requests: list[Seen] = []
+        self.closed: list[int] = []  # the connections this server has closed, by number
         self._stopping = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.2)
         self.port = self._listener.getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.base_url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self._threads: list[threading.Thread] = []
         self._accepting = threading.Thread(target=self._accept, name="hostile-accept", daemon=True)
         self._accepting.start()
@@ -134,21 +149,32 @@ class HostileServer:
                 continue
             except OSError:
                 return
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            number = next(self._numbers)
+            thread = threading.Thread(target=self._serve, args=(conn, number), daemon=True)
             self._threads.append(thread)
             thread.start()
 
-    def _serve(self, conn: socket.socket) -> None:
+    def _serve(self, raw: socket.socket, number: int) -> None:
+        if self._tls is None:
+            conn = raw
+        else:
+            try:
+                conn = self._tls.wrap_socket(raw, server_side=True)
+            except OSError:  # the client refused the certificate
+                raw.close()
+                return
         with conn:
             conn.settimeout(0.5)
             while not self._stopping.is_set():
                 seen = self._read_request(conn)
                 if seen is None:
-                    return
+                    break
+                seen.connection = number
                 self.requests.append(seen)
                 reply = self.reply
-                if not self._answer(conn, reply, seen):
-                    return
+                if not self._answer(conn, reply, seen) or reply.close_after:
+                    break
+        self.closed.append(number)
 
     def _read_request(self, conn: socket.socket) -> Seen | None:
         data = b""
@@ -183,6 +209,8 @@ class HostileServer:
 
     def _answer(self, conn: socket.socket, reply: Reply, seen: Seen) -> bool:
         """Send ``reply``; False once the client hung up or the server is stopping."""
+        if reply.drop:
+            return False
         if reply.hang:
             self._stopping.wait()
             return False
@@ -209,4 +237,10 @@ class HostileServer:
 def wait_for_requests(server: HostileServer, count: int, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while len(server.requests) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def wait_for_closed(server: HostileServer, connection: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while connection not in server.closed and time.monotonic() < deadline:
         time.sleep(0.01)

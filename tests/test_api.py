@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from urllib.parse import parse_qs
 
 import pytest
-import requests
-import responses
+from hostile_server import HostileServer, Reply, ok, wait_for_closed
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,10 +21,9 @@ from tray_app.core.protocol import (
     parse_session_answer,
     validate_base_url,
 )
-from tray_app.services.http_client import USER_AGENT, ApiClient
+from tray_app.services.http_client import USER_AGENT, ApiClient, ForwardFailed
 from tray_app.sim.server import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
 
-BASE = "https://api.example.test"
 SID = "f6b9af2a2c9e5b18ee2d257e3def5d66"
 OTHER_SID = "0123456789abcdef0123456789abcdef"
 
@@ -272,77 +271,92 @@ def test_http_base_url_refused_by_client() -> None:
         ApiClient("http://api.clickatell.com")
 
 
-@responses.activate
-def test_auth_posts_a_form_body_never_a_query_string() -> None:
-    responses.post(f"{BASE}/http/auth", body=f"OK: {SID}\n")
-    client = ApiClient(BASE)
+@pytest.fixture
+def server() -> Iterator[HostileServer]:
+    with HostileServer() as hostile:
+        yield hostile
+
+
+def test_auth_posts_a_form_body_never_a_query_string(server: HostileServer) -> None:
+    server.reply = ok(f"OK: {SID}\n")
+    client = ApiClient(server.base_url)
     assert client.auth("1000001", "demo", "s3cret&=") == SID
-    sent = responses.calls[0].request
-    assert "?" not in sent.url
-    assert sent.headers["Content-Type"] == "application/x-www-form-urlencoded"
-    assert parse_qs(sent.body) == {
+    sent = server.requests[0]
+    assert sent.request_line == "POST /http/auth HTTP/1.1"
+    assert sent.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert sent.headers["content-length"] == str(len(sent.body))
+    assert parse_qs(sent.body.decode()) == {
         "api_id": ["1000001"],
         "user": ["demo"],
         "password": ["s3cret&="],
     }
-    assert sent.headers["User-Agent"] == USER_AGENT
+    assert sent.headers["user-agent"] == USER_AGENT
 
 
-@responses.activate
-def test_ping_and_balance_send_the_session_id_in_the_body() -> None:
-    responses.post(f"{BASE}/http/ping", body="OK:")
-    responses.post(f"{BASE}/http/getbalance", body="Credit: 7.5")
-    client = ApiClient(BASE)
+def test_ping_and_balance_send_the_session_id_in_the_body(server: HostileServer) -> None:
+    client = ApiClient(server.base_url)
+    server.reply = ok("OK:")
     assert client.ping(SID) == SID
+    server.reply = ok("Credit: 7.5")
     assert client.balance(SID) == 7.5
-    assert [parse_qs(c.request.body) for c in responses.calls] == [{"session_id": [SID]}] * 2
+    assert [seen.request_line for seen in server.requests] == [
+        "POST /http/ping HTTP/1.1",
+        "POST /http/getbalance HTTP/1.1",
+    ]
+    assert [parse_qs(seen.body.decode()) for seen in server.requests] == [{"session_id": [SID]}] * 2
 
 
-@responses.activate
-def test_client_reuses_one_connection_pool() -> None:
-    responses.post(f"{BASE}/http/ping", body="OK:")
-    client = ApiClient(BASE)
-    client.ping(SID)
-    client.ping(SID)
-    assert client._http.adapters["https://"] is client._http.get_adapter(f"{BASE}/http/ping")
-    assert client._http.verify is True
+def test_calls_reuse_one_kept_alive_connection(server: HostileServer) -> None:
+    client = ApiClient(server.base_url)
+    for _ in range(3):
+        assert client.ping(SID) == SID
+    assert client.forward("/http/getbalance", b"session_id=x").status == 200
+    assert [seen.connection for seen in server.requests] == [0, 0, 0, 0]
 
 
-@pytest.mark.parametrize(
-    ("exception", "words"),
-    [
-        (requests.exceptions.ConnectTimeout("connect timeout"), "did not answer in time"),
-        (requests.exceptions.ReadTimeout("read timeout"), "did not answer in time"),
-        (requests.exceptions.ConnectionError("refused"), "cannot reach the server"),
-        (requests.exceptions.SSLError("bad certificate"), "TLS error"),
-        (requests.exceptions.TooManyRedirects("loop"), "the request failed"),
-    ],
-)
-@responses.activate
-def test_transport_failures_are_transient(exception: Exception, words: str) -> None:
-    responses.post(f"{BASE}/http/ping", body=exception)
+def test_a_kept_connection_the_server_closed_is_replaced_and_the_call_sent_once(
+    server: HostileServer,
+) -> None:
+    server.reply = Reply(close_after=True)
+    client = ApiClient(server.base_url)
+    assert client.ping(SID) == SID
+    wait_for_closed(server, 0)
+    server.reply = Reply()
+    assert client.ping(SID) == SID
+    assert [seen.connection for seen in server.requests] == [0, 1]
+
+
+def test_a_call_the_server_dropped_unanswered_is_not_sent_again(server: HostileServer) -> None:
+    """A sendmsg the server read may have been sent: resending it could send the SMS twice."""
+    server.reply = Reply(drop=True)
+    client = ApiClient(server.base_url)
+    with pytest.raises(ForwardFailed, match="cannot reach the server"):
+        client.forward("/http/sendmsg", b"to=1&text=hi")
+    assert [seen.request_line for seen in server.requests] == ["POST /http/sendmsg HTTP/1.1"]
+
+
+def test_a_server_that_never_answers_times_out(server: HostileServer) -> None:
+    server.reply = Reply(hang=True)
     with pytest.raises(ApiError) as caught:
-        ApiClient(BASE).ping(SID)
+        ApiClient(server.base_url, read_timeout=0.2).ping(SID)
     assert caught.value.category is ErrorCategory.TRANSIENT
-    assert words in caught.value.description
+    assert "did not answer in time" in caught.value.description
 
 
-@responses.activate
-def test_server_error_status_is_transient() -> None:
-    responses.post(f"{BASE}/http/auth", body="<html>oops</html>", status=503)
+def test_server_error_status_is_transient(server: HostileServer) -> None:
+    server.reply = ok("<html>oops</html>", status="503 Service Unavailable")
     with pytest.raises(ApiError) as caught:
-        ApiClient(BASE).auth("1", "u", "p")
+        ApiClient(server.base_url).auth("1", "u", "p")
     assert caught.value.category is ErrorCategory.TRANSIENT
     assert "HTTP 503" in caught.value.description
 
 
-@responses.activate
-def test_redirects_are_not_followed() -> None:
-    responses.post(f"{BASE}/http/ping", status=302, headers={"Location": "http://evil.test/"})
+def test_redirects_are_not_followed(server: HostileServer) -> None:
+    server.reply = Reply(status="302 Found", headers={"Location": "http://evil.test/"})
     with pytest.raises(ApiError) as caught:
-        ApiClient(BASE).ping(SID)
+        ApiClient(server.base_url).ping(SID)
     assert caught.value.category is ErrorCategory.TRANSIENT
-    assert len(responses.calls) == 1
+    assert len(server.requests) == 1
 
 
 def test_round_trip_against_the_simulator(clock: FakeClock) -> None:

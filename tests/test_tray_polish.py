@@ -8,8 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
-import responses
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QClipboard, QGuiApplication
 from PySide6.QtWidgets import QApplication, QCheckBox, QLineEdit, QMessageBox, QPushButton
@@ -133,23 +131,6 @@ def test_a_refused_connection_says_so(qapp: object) -> None:
         port = probe.getsockname()[1]  # closed again before the request: nothing listens
     with pytest.raises(Exception, match="cannot reach the server: the connection was refused"):
         ApiClient(f"http://127.0.0.1:{port}").ping("a" * 32)
-
-
-@responses.activate
-def test_a_host_that_does_not_resolve_says_so() -> None:
-    """DNS failure cannot be staged on loopback without touching the resolver: responses."""
-    import urllib3
-
-    cause = urllib3.exceptions.NameResolutionError(
-        "api.example.invalid", None, socket.gaierror(-2, "Name or service not known")
-    )
-    responses.add(
-        responses.POST,
-        "https://api.example.invalid/http/ping",
-        body=requests.exceptions.ConnectionError(cause),
-    )
-    with pytest.raises(Exception, match="its host name does not resolve"):
-        ApiClient("https://api.example.invalid").ping("a" * 32)
 
 
 def test_sign_out_keeps_the_credentials_and_clears_the_copied_id(

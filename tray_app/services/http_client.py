@@ -17,16 +17,18 @@ Limits, so that no server can hold or swamp the app (the README's "Limits" says 
   base URL: a proxy would receive the credentials of a plain-http local server in the clear.
   For any other base URL they are read once, when the client is built (a new base URL
   builds a new client); netrc is never read.
-* Each call is one request handed straight to the connection pool's adapter: no redirect is
-  followed or prepared, no cookie is kept, and the per-call cost stays small enough for
-  the local proxy to forward on loopback in a fraction of a millisecond.
+* Each call is one request on the connection pool that ``requests``' adapter chose for the
+  base URL (its TLS context, CA bundle and proxy), with the adapter's retry policy: no
+  redirect is followed or prepared, no cookie is kept. The adapter's per-call work (picking
+  that pool, checking the CA bundle, building a ``Response``) is done once per client, so
+  the local proxy forwards on loopback in a fraction of a millisecond.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from tray_app import __version__
 from tray_app.core.protocol import (
@@ -40,9 +42,11 @@ from tray_app.core.protocol import (
     validate_base_url,
 )
 from tray_app.services.deadline import Deadline, guarded_pools
+from tray_app.services.http_errors import FAILED, transport_description
 
 if TYPE_CHECKING:
     import requests
+    import urllib3
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 15.0
@@ -83,7 +87,8 @@ def _new_session() -> requests.Session:
     decompresses) a redirect's whole body to prepare the next hop for ``Response.next``,
     so a 3xx with a 1 GiB or gzip-bomb body would bypass the cap; and its per-call work
     (merging settings, the environment and cookies) cost more than a loopback call itself.
-    The adapter sends exactly one request and never follows a redirect.
+    Each call goes to the pool the adapter resolves once (:meth:`ApiClient._route`): one
+    request, never a redirect followed.
     """
     import requests
 
@@ -108,9 +113,10 @@ class ApiClient:
         pool_size: int = 0,
     ) -> None:
         import requests
+        import urllib3
 
         self.base_url = validate_base_url(base_url)
-        self._timeout = (connect_timeout, read_timeout)
+        self._timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         self._deadline = deadline
         self._max_bytes = max_bytes
         self._http: requests.Session = _new_session()
@@ -130,8 +136,14 @@ class ApiClient:
             manager = getattr(adapter, "poolmanager", None)
             if manager is not None:
                 manager.pool_classes_by_scheme = guarded_pools()
-        self._adapter = self._http.get_adapter(self.base_url)
-        self._urls: dict[str, str] = {}
+        adapter = self._http.get_adapter(self.base_url)
+        assert isinstance(adapter, requests.adapters.HTTPAdapter)  # what a Session mounts
+        self._adapter = adapter
+        # Every call's headers: the session's defaults (User-Agent, Accept-Encoding identity,
+        # Accept, keep-alive) and the form's type; each call adds its Content-Length.
+        self._headers = {**self._http.headers, "Content-Type": FORM_TYPE}
+        self._pool: urllib3.HTTPConnectionPool | None = None
+        self._routes: dict[str, tuple[urllib3.HTTPConnectionPool, str]] = {}
 
     def auth(self, api_id: str, user: str, password: str) -> str:
         body, status = self._post(
@@ -156,11 +168,11 @@ class ApiClient:
         followed: a 3xx comes back as the answer.
         """
         try:
-            body, response = self._send(path, form, {"Content-Type": FORM_TYPE})
+            body, response = self._send(path, form)
         except _Failed as failure:
             raise ForwardFailed(failure.description) from None
         content_type = response.headers.get("Content-Type", "text/plain")
-        return RawAnswer(response.status_code, body, content_type)
+        return RawAnswer(response.status, body, content_type)
 
     def close(self) -> None:
         self._http.close()
@@ -172,51 +184,83 @@ class ApiClient:
             raise ApiError(
                 ErrorCategory.TRANSIENT, failure.description, command, raw=failure.raw
             ) from None
-        return _decode(body, response.encoding), response.status_code
+        from requests.utils import get_encoding_from_headers
+
+        # It reads the Content-Type with .get, which urllib3's headers have too.
+        encoding = get_encoding_from_headers(response.headers)  # type: ignore[arg-type]
+        return _decode(body, encoding), response.status
 
     def _send(
         self, path: str, data: dict[str, str] | bytes, headers: dict[str, str] | None = None
-    ) -> tuple[bytes, requests.Response]:
+    ) -> tuple[bytes, urllib3.BaseHTTPResponse]:
         """One POST within the limits: the body read, or :class:`_Failed`."""
-        import requests
+        import urllib3
 
+        body = data if isinstance(data, bytes) else urlencode(data).encode("ascii")
+        sent_headers = {**self._headers, **(headers or {}), "Content-Length": str(len(body))}
         with Deadline(self._deadline) as deadline:
             try:
-                request = self._prepared(path, data, headers)
-                response = self._adapter.send(request, timeout=self._timeout, **self._send_settings)
+                pool, url = self._route(path)
+                response = pool.urlopen(
+                    "POST",
+                    url,
+                    body=body,
+                    headers=sent_headers,
+                    retries=self._adapter.max_retries,
+                    timeout=self._timeout,
+                    redirect=False,
+                    assert_same_host=False,
+                    preload_content=False,
+                    decode_content=False,
+                    chunked=False,
+                )
                 try:
-                    body = self._read(response, deadline)
+                    answer = self._read(response, deadline)
                 finally:
+                    # A body read to its end gave the connection back already; any other
+                    # is closed, so nothing unread is left on a connection the pool reuses.
                     response.close()
-            except requests.exceptions.RequestException as exc:
-                description = _transport_description(exc)
+                    response.release_conn()
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                description = transport_description(exc)
                 if deadline.expired:
                     description = _too_slow(self._deadline)
                 raise _Failed(description, type(exc).__name__) from None
-        return body, response
+        return answer, response
 
-    def _prepared(
-        self, path: str, data: dict[str, str] | bytes, headers: dict[str, str] | None
-    ) -> requests.PreparedRequest:
-        """A POST to ``path``, its URL checked and encoded once per path, not once per call."""
+    def _route(self, path: str) -> tuple[urllib3.HTTPConnectionPool, str]:
+        """The pool and the request target for ``path``, worked out by the adapter once.
+
+        What ``HTTPAdapter.send`` does on every call (the pool for these TLS settings and
+        proxies, the CA bundle, the URL a proxy needs) depends only on the base URL, which
+        a client never changes, so it is done for the first call and the paths kept.
+        """
+        route = self._routes.get(path)
+        if route is not None:
+            return route
         import requests
 
+        settings = self._send_settings
         request = requests.PreparedRequest()
-        url = self._urls.get(path)
-        if url is None:
-            request.prepare_url(f"{self.base_url}{path}", None)
-            url = str(request.url)
-            if len(self._urls) < _KNOWN_PATHS:
-                self._urls[path] = url
-        request.method = "POST"
-        request.url = url
-        request.prepare_headers({**self._http.headers, **(headers or {})})
-        request.prepare_body(data, None)
-        return request
+        request.prepare(method="POST", url=f"{self.base_url}{path}")
+        try:
+            pool = self._pool
+            if pool is None:
+                pool = self._adapter.get_connection_with_tls_context(
+                    request, settings["verify"], settings["proxies"], settings["cert"]
+                )
+                self._adapter.cert_verify(pool, self.base_url, settings["verify"], settings["cert"])
+                self._pool = pool
+            route = pool, self._adapter.request_url(request, settings["proxies"])
+        except (requests.exceptions.RequestException, OSError) as exc:
+            # A malformed proxy in the environment, a CA bundle that is not there.
+            raise _Failed(f"{FAILED}: {exc.__class__.__name__}", type(exc).__name__) from None
+        if len(self._routes) < _KNOWN_PATHS:
+            self._routes[path] = route
+        return route
 
-    def _read(self, response: requests.Response, deadline: Deadline) -> bytes:
+    def _read(self, response: urllib3.BaseHTTPResponse, deadline: Deadline) -> bytes:
         """At most ``max_bytes`` of the body, or :class:`_Failed`: too big, packed, too slow."""
-        import requests
         import urllib3
 
         encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
@@ -228,18 +272,18 @@ class ApiClient:
         chunks: list[bytes] = []
         size = 0
         try:
-            while chunk := response.raw.read(_CHUNK, decode_content=False):
+            while chunk := response.read(_CHUNK, decode_content=False):
                 size += len(chunk)
                 if size > self._max_bytes:
                     raise _Failed(_too_big(self._max_bytes))
                 chunks.append(chunk)
                 if deadline.expired:
                     break
-        except urllib3.exceptions.ReadTimeoutError as exc:
-            raise requests.exceptions.ReadTimeout(type(exc).__name__) from exc
+        except urllib3.exceptions.ReadTimeoutError:
+            raise
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            # What urllib3 raises mid-body; requests wraps it only inside iter_content.
-            raise requests.exceptions.ConnectionError(type(exc).__name__) from exc
+            # Cut off mid-body: the server went away, whatever urllib3 calls it.
+            raise urllib3.exceptions.ProtocolError(type(exc).__name__) from exc
         if deadline.expired:
             raise _Failed(_too_slow(self._deadline))
         return b"".join(chunks)
@@ -258,30 +302,3 @@ def _too_big(max_bytes: int) -> str:
 
 def _too_slow(deadline: float) -> str:
     return f"the server did not answer within {deadline:g} s"
-
-
-def _transport_description(exc: Exception) -> str:
-    import requests
-
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS error: the server's certificate was not accepted"
-    if isinstance(exc, requests.exceptions.Timeout):
-        return "the server did not answer in time"
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        # The words a person can act on: a mistyped host, a server that is not running.
-        text = repr(exc)
-        if any(mark in text for mark in _NAME_FAILURES):
-            return "cannot reach the server: its host name does not resolve (check the base URL)"
-        if "Connection refused" in text or "ConnectionRefusedError" in text:
-            return "cannot reach the server: the connection was refused (is it running?)"
-        return "cannot reach the server"
-    return "the request failed"
-
-
-_NAME_FAILURES = (
-    "NameResolutionError",
-    "Name or service not known",
-    "Temporary failure in name resolution",
-    "nodename nor servname",
-    "getaddrinfo failed",
-)
