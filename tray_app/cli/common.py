@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from tray_app.cli.errors import EXIT_OTHER, EXIT_SESSION_GONE, EXIT_USAGE, CliError
-from tray_app.core.protocol import DEFAULT_BASE_URL, is_loopback_host
+from tray_app.core.base_url import DEFAULT_BASE_URL, is_loopback_host, validate_base_url
 
 if TYPE_CHECKING:
+    import argparse
+
     from tray_app.services.credentials import CredentialStore
     from tray_app.services.exchange import Exchange
 
@@ -27,13 +28,25 @@ def setup_console_logging(verbose: bool) -> None:
 
 def base_url(args: argparse.Namespace) -> str:
     """--base-url, else $CLICKATELL_BASE_URL, else the settings; checked by the one policy."""
-    from tray_app.core.protocol import validate_base_url
-
-    url = getattr(args, "base_url", None) or os.environ.get("CLICKATELL_BASE_URL")
-    if not url:
+    url = given_base_url(getattr(args, "base_url", None))
+    if url is None:
         from tray_app.services.settings import Settings
 
-        url = Settings().base_url or DEFAULT_BASE_URL
+        url = _checked(Settings().base_url or DEFAULT_BASE_URL)
+    return url
+
+
+def given_base_url(explicit: str | None) -> str | None:
+    """--base-url, else $CLICKATELL_BASE_URL, checked; None when neither is given.
+
+    The tray starts with this: the settings' own URL, valid whenever it is read (the settings
+    fall back to the default), is read once the icon shows.
+    """
+    url = explicit or os.environ.get("CLICKATELL_BASE_URL")
+    return _checked(url) if url else None
+
+
+def _checked(url: str) -> str:
     try:
         return validate_base_url(url)
     except ValueError as exc:

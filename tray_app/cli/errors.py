@@ -2,12 +2,16 @@
 
 Exit codes (also in ``--help``): 0 ok, 1 other trouble (no keyring, an API error with no
 better code), 2 usage, 3 credentials rejected, 4 session gone or none stored, 5 network or
-server trouble. Errors are one line on stderr.
+server trouble. Errors are one line on stderr. The answer parser is imported only when an
+error is turned into a code or a line: the tray's start-up imports this module before its icon.
 """
 
 from __future__ import annotations
 
-from tray_app.core.protocol import ApiError, ErrorCategory
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tray_app.core.protocol import ApiError, ErrorCategory
 
 EXIT_OK = 0
 EXIT_OTHER = 1
@@ -30,17 +34,6 @@ durations: 90s, 15m, 1h, or a bare number of minutes.
 The base URL comes from --base-url, else $CLICKATELL_BASE_URL, else the settings.
 """
 
-_CATEGORY_EXIT = {
-    ErrorCategory.CREDENTIALS_REJECTED: EXIT_REJECTED,
-    ErrorCategory.SESSION_GONE: EXIT_SESSION_GONE,
-    ErrorCategory.TRANSIENT: EXIT_NETWORK,
-}
-_ADVICE = {
-    ErrorCategory.CREDENTIALS_REJECTED: "check the api_id, user and password",
-    ErrorCategory.SESSION_GONE: "sign in again with: clickatell-tray login",
-    ErrorCategory.TRANSIENT: "try again in a moment",
-}
-
 
 class CliError(Exception):
     """A failure with the one line to show and the exit code to leave with."""
@@ -52,14 +45,28 @@ class CliError(Exception):
 
 def exit_code_for(category: ErrorCategory | str | None) -> int:
     """The documented exit code for an error category (its value as text is fine too)."""
+    from tray_app.core.protocol import ErrorCategory
+
+    exits = {
+        ErrorCategory.CREDENTIALS_REJECTED: EXIT_REJECTED,
+        ErrorCategory.SESSION_GONE: EXIT_SESSION_GONE,
+        ErrorCategory.TRANSIENT: EXIT_NETWORK,
+    }
     try:
-        return _CATEGORY_EXIT.get(ErrorCategory(category), EXIT_OTHER) if category else EXIT_OTHER
+        return exits.get(ErrorCategory(category), EXIT_OTHER) if category else EXIT_OTHER
     except ValueError:
         return EXIT_OTHER
 
 
 def explain(error: ApiError) -> str:
     """The error's one line, with what to do about it."""
+    from tray_app.core.protocol import ErrorCategory
+
+    advices = {
+        ErrorCategory.CREDENTIALS_REJECTED: "check the api_id, user and password",
+        ErrorCategory.SESSION_GONE: "sign in again with: clickatell-tray login",
+        ErrorCategory.TRANSIENT: "try again in a moment",
+    }
     text = f"{error.command.value}: {error}"
-    advice = _ADVICE.get(error.category)
+    advice = advices.get(error.category)
     return f"{text} ({advice})" if advice else text

@@ -16,16 +16,17 @@ from an answer goes through :func:`~tray_app.core.server_text.server_text`.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from urllib.parse import urlsplit
 
+# The base URL policy lives in its own module, light enough for the tray's start-up; these
+# names stay importable from here.
+from tray_app.core.base_url import DEFAULT_BASE_URL as DEFAULT_BASE_URL
+from tray_app.core.base_url import is_loopback_host as is_loopback_host
+from tray_app.core.base_url import validate_base_url as validate_base_url
 from tray_app.core.redact import mask_text
 from tray_app.core.server_text import server_text
-
-DEFAULT_BASE_URL = "https://api.clickatell.com"
 
 _ANSWER = re.ASCII | re.IGNORECASE
 _SESSION_TOKEN = re.compile(r"^[0-9A-Za-z]{1,64}$", re.ASCII)
@@ -202,56 +203,3 @@ def parse_balance_answer(body: str, status: int = 200) -> float:
     if match is None:
         raise _unexpected(Command.BALANCE, body, status)
     return float(match.group(1))
-
-
-def is_loopback_host(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _is_host_name(host: str) -> bool:
-    """An IP address, or a name of 1-63 character labels (IDNA), at most 253 characters."""
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        pass
-    try:
-        encoded = host.rstrip(".").encode("idna")
-    except UnicodeError:  # an empty label, a label over 63 characters, a bad IDN
-        return False
-    return 0 < len(encoded) <= 253 and b".." not in encoded
-
-
-def validate_base_url(url: str) -> str:
-    """Normalise a base URL, refusing plain HTTP anywhere but on this machine.
-
-    Messages never echo the URL: a hand-edited one may hold a password.
-    """
-    try:
-        parts = urlsplit(url.strip())
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
-    except ValueError:
-        raise ValueError("the base URL is not a valid URL") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("https", "http") or not host:
-        raise ValueError("the base URL must look like https://api.clickatell.com")
-    if not _is_host_name(host):
-        raise ValueError("the base URL's host name is not valid (empty or over-long parts)")
-    if scheme == "http" and not is_loopback_host(host):
-        raise ValueError(
-            "plain http:// is only allowed for a server on this machine "
-            "(localhost or 127.0.0.1); use https://"
-        )
-    if parts.username is not None or parts.password is not None:
-        raise ValueError("the base URL must not contain a user name or password")
-    if parts.query or parts.fragment:
-        raise ValueError("the base URL must not have a query (?…) or fragment (#…)")
-    return f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}"
