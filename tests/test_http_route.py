@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from connect_proxy import ConnectProxy
-from hostile_server import HostileServer, ok
+from hostile_server import HostileServer, Reply, ok
 from tls_cert import ServerCert, make_cert
 
 from tray_app.core.protocol import ApiError, ErrorCategory
@@ -96,6 +96,24 @@ def test_the_environment_is_read_once_when_the_client_is_built(
         clean_env.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # nothing listens there
         assert client.ping(SID) == SID
         assert len(proxy.lines) == 1
+
+
+def test_through_the_proxy_a_trickling_server_is_cut_off_at_the_deadline(
+    cert: ServerCert, clean_env: pytest.MonkeyPatch
+) -> None:
+    """The watchdog shuts the tunnelled socket too; without it the call ran to the end."""
+    reply = Reply(body=f"OK: {SID}".encode(), size=100, filler=b" ", trickle=0.05)
+    with (
+        HostileServer(reply, tls=cert.server_context()) as server,
+        ConnectProxy(target=server.port) as proxy,
+    ):
+        clean_env.setenv("HTTPS_PROXY", proxy.url)
+        clean_env.setenv("REQUESTS_CA_BUNDLE", str(cert.cert))
+        with pytest.raises(ApiError) as caught:
+            ApiClient(REMOTE, read_timeout=5.0, deadline=1.0).ping(SID)
+        assert caught.value.description == "the server did not answer within 1 s"
+        sent = server.requests[0].sent
+    assert sent < len(reply.head()) + len(reply.body) + reply.size // 2
 
 
 def test_a_loopback_url_never_goes_through_an_environment_proxy(

@@ -246,6 +246,7 @@ class ApiClient:
         try:
             pool = self._pool
             if pool is None:
+                self._guard_proxy_pools(request.url, settings["proxies"])
                 pool = self._adapter.get_connection_with_tls_context(
                     request, settings["verify"], settings["proxies"], settings["cert"]
                 )
@@ -258,6 +259,19 @@ class ApiClient:
         if len(self._routes) < _KNOWN_PATHS:
             self._routes[path] = route
         return route
+
+    def _guard_proxy_pools(self, url: str | None, proxies: dict[str, str]) -> None:
+        """Pools through an HTTP proxy from the environment keep to the deadline too.
+
+        The adapter makes a proxy's manager when it is first asked for it; made here first,
+        its pools are the guarded ones. A SOCKS manager keeps its own pool classes.
+        """
+        from requests.utils import prepend_scheme_if_needed, select_proxy
+
+        proxy = select_proxy(url or self.base_url, proxies)
+        if proxy and not proxy.lower().startswith("socks"):
+            manager = self._adapter.proxy_manager_for(prepend_scheme_if_needed(proxy, "http"))
+            manager.pool_classes_by_scheme = guarded_pools()
 
     def _read(self, response: urllib3.BaseHTTPResponse, deadline: Deadline) -> bytes:
         """At most ``max_bytes`` of the body, or :class:`_Failed`: too big, packed, too slow."""
