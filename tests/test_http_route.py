@@ -18,6 +18,8 @@ from tls_cert import ServerCert, make_cert
 from tray_app.core.protocol import ApiError, ErrorCategory
 from tray_app.services.http_client import ApiClient
 from tray_app.services.http_errors import (
+    BAD_CA_BUNDLE,
+    BAD_PROXY,
     CANNOT_REACH,
     FAILED,
     NO_SUCH_HOST,
@@ -171,3 +173,23 @@ def _failures() -> list[tuple[BaseException, str]]:
 @pytest.mark.parametrize(("error", "words"), _failures())
 def test_each_transport_failure_reads_for_a_person(error: BaseException, words: str) -> None:
     assert transport_description(error) == words
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("REQUESTS_CA_BUNDLE", "/nonexistent/clickatell-tray-ca.pem", BAD_CA_BUNDLE),
+        ("HTTPS_PROXY", "http://", BAD_PROXY),
+        ("HTTPS_PROXY", "ftp://user:hunter2@proxy.example.test:21", BAD_PROXY),
+    ],
+)
+def test_a_broken_environment_setting_is_named_not_quoted(
+    clean_env: pytest.MonkeyPatch, variable: str, value: str, words: str
+) -> None:
+    """A CA bundle that is not there or a proxy URL that is no URL: the variable to mend is
+    named, and nothing of its value (a proxy URL may hold a password) is repeated."""
+    clean_env.setenv(variable, value)
+    with pytest.raises(ApiError) as caught:
+        ApiClient(REMOTE).ping(SID)
+    assert caught.value.description == words
+    assert "hunter2" not in str(caught.value) and "hunter2" not in caught.value.raw

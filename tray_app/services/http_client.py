@@ -42,7 +42,7 @@ from tray_app.core.protocol import (
     validate_base_url,
 )
 from tray_app.services.deadline import Deadline, guarded_pools
-from tray_app.services.http_errors import FAILED, transport_description
+from tray_app.services.http_errors import setup_description, transport_description
 
 if TYPE_CHECKING:
     import requests
@@ -239,6 +239,7 @@ class ApiClient:
         if route is not None:
             return route
         import requests
+        import urllib3
 
         settings = self._send_settings
         request = requests.PreparedRequest()
@@ -253,9 +254,9 @@ class ApiClient:
                 self._adapter.cert_verify(pool, self.base_url, settings["verify"], settings["cert"])
                 self._pool = pool
             route = pool, self._adapter.request_url(request, settings["proxies"])
-        except (requests.exceptions.RequestException, OSError) as exc:
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             # A malformed proxy in the environment, a CA bundle that is not there.
-            raise _Failed(f"{FAILED}: {exc.__class__.__name__}", type(exc).__name__) from None
+            raise _Failed(setup_description(exc), type(exc).__name__) from None
         if len(self._routes) < _KNOWN_PATHS:
             self._routes[path] = route
         return route

@@ -14,6 +14,14 @@ CANNOT_REACH = "cannot reach the server"
 NO_SUCH_HOST = "cannot reach the server: its host name does not resolve (check the base URL)"
 REFUSED = "cannot reach the server: the connection was refused (is it running?)"
 FAILED = "the request failed"
+BAD_CA_BUNDLE = (
+    "the CA bundle named by REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE cannot be read; "
+    "fix the path or unset it"
+)
+BAD_PROXY = (
+    "the proxy set in the environment (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY) is not a usable "
+    "URL; fix it or unset it"
+)
 
 _NAME_FAILURES = (
     "NameResolutionError",
@@ -44,6 +52,21 @@ def transport_description(exc: BaseException) -> str:
     if isinstance(exc, (e.ClosedPoolError, e.ProxyError, e.ProtocolError, OSError)):
         return _unreachable(exc)
     return FAILED
+
+
+def setup_description(exc: BaseException) -> str:
+    """One line for a client the environment's settings keep from being set up.
+
+    Neither the proxy URL (it may hold a password) nor the path is quoted: the variable's
+    name is what the person needs to find it.
+    """
+    from urllib3 import exceptions as e
+
+    if isinstance(exc, e.ProxySchemeUnknown) or "proxy" in type(exc).__name__.lower():
+        return BAD_PROXY
+    if isinstance(exc, OSError) and "CA certificate bundle" in str(exc):
+        return BAD_CA_BUNDLE
+    return f"{FAILED}: {type(exc).__name__}"
 
 
 def _unreachable(exc: BaseException) -> str:
