@@ -103,11 +103,15 @@ def test_a_signal_before_the_event_loop_runs_still_quits(qapp: QCoreApplication)
         sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
     }
     notifier = quit_on_signals(qapp)
+    guard = QTimer(singleShot=True, interval=10_000)  # should the quit be lost
+    guard.timeout.connect(lambda: qapp.exit(99))
     try:
         os.kill(os.getpid(), signal.SIGTERM)
-        QTimer.singleShot(10_000, lambda: qapp.exit(99))  # the guard, should the quit be lost
+        guard.start()
         assert qapp.exec() == 0
     finally:
+        # Left running, the guard would end some later test's event loop ten seconds on.
+        guard.stop()
         notifier.setEnabled(False)
         signal.set_wakeup_fd(-1)
         for sig, handler in previous.items():
