@@ -30,6 +30,9 @@ machine), so the bound leaves room for a few and none for a loop."""
 
 RENEWED = "Session renewed with a new ID"
 
+MINUTE_REDRAW = frozenset({"NewIcon", "NewToolTip"})
+"""What the icon's once-a-minute redraw sends; the next one is a minute away."""
+
 DBUS = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
 MENU = "com.canonical.dbusmenu"
 
@@ -217,7 +220,8 @@ def assert_idle_after_menu(item: Item, pid: int, monitor: tuple[str, ...] = ()) 
     """Open the menu as xfce4-panel and waybar do (no close ever follows), then watch.
 
     No message sent by the app unasked on the bus (no signal, no call of its own) and no CPU
-    tick over ``IDLE_SECONDS``, a window kept clear of the icon's once-a-minute redraw. A
+    tick over ``IDLE_SECONDS``, a window kept clear of the icon's once-a-minute redraw (if
+    that redraw lands in it after all, and nothing else does, the next window is watched). A
     panel's own call and the app's answer to it do not count: a loaded panel may still be
     reading properties after a signal sent before the window opened. A tray message (the
     copy's "Session ID copied") puts Qt's item in "NeedsAttention" for the message's time
@@ -229,11 +233,16 @@ def assert_idle_after_menu(item: Item, pid: int, monitor: tuple[str, ...] = ()) 
     if seconds_to_next_minute(status) < IDLE_SECONDS + 2:
         time.sleep(seconds_to_next_minute(status) + 0.5)
     names = names_of(item.address, pid)
-    with bus_traffic(item.address, names, monitor) as seen:
-        before = cpu_ticks(pid)
-        time.sleep(IDLE_SECONDS)
-        spent = cpu_ticks(pid) - before
-    unprompted = [line for line in seen if _sent_unasked(line, names)]
+    for attempt in range(2):
+        with bus_traffic(item.address, names, monitor) as seen:
+            before = cpu_ticks(pid)
+            time.sleep(IDLE_SECONDS)
+            spent = cpu_ticks(pid) - before
+        unprompted = [line for line in seen if _sent_unasked(line, names)]
+        redraw = {m for line in unprompted for m in re.findall(r"member=(\w+)", line)}
+        if attempt == 0 and unprompted and redraw <= MINUTE_REDRAW:
+            continue  # the minute's redraw fell in the window after all: watch the next 3 s
+        break
     assert unprompted == [], "D-Bus traffic with the menu closed:\n" + "\n".join(seen)
     assert spent <= IDLE_CPU_TICKS, (
         f"{spent * 10} ms of CPU in {IDLE_SECONDS:g} s with the menu closed"
