@@ -30,6 +30,7 @@ RATIOS = (
     "rss_ratio",
     "idle_cpu_ratio",
     "ping_latency_ratio",
+    "ping_hop_ratio",
 )
 
 

@@ -34,6 +34,7 @@ def run_keeper(plan: Plan) -> Result:
     growth = keeper_bench.rss_growth(plan.growth_days, plan.growth_warmup_days)
     figures: dict[str, Any] = {
         "ping_latency_ratio": latency["ratio"],
+        "ping_hop_ratio": latency["keeper_ms"] / latency["client_ms"],
         "event_loop_max_delay_ms": loop["max_delay_ms"],
         "requests_per_kept_hour": hourly,
         "keeper_timer_wakes_per_kept_hour": kept_hour["timer_wakes"],
@@ -79,6 +80,14 @@ def _keeper_rows(figures: dict[str, Any], details: dict[str, Any]) -> list[Row]:
             ratio_text(figures["ping_latency_ratio"]),
             f"≤ {TARGET_PING}x",
             verdict(figures["ping_latency_ratio"] <= TARGET_PING),
+        ),
+        Row(
+            "ping: keeper against its client alone (ms)",
+            fmt(latency["keeper_ms"], 3),
+            fmt(latency["client_ms"], 3) + " client on the GUI thread",
+            ratio_text(figures["ping_hop_ratio"]),
+            "figure (hop and bookkeeping)",
+            INFO,
         ),
         Row(
             f"event-loop max delay, {loop['hung_s']:.1f} s hang (ms)",
