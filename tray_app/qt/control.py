@@ -56,6 +56,8 @@ class ControlServer(QObject):
         self._lock: OwnerLock | None = None
         self._handler: Handler | None = None
         self._listener: tuple[socket.socket, QSocketNotifier, int] | None = None
+        self._connections: set[_Connection] = set()
+        """Held here, not by a Qt parent; see :class:`_Connection`."""
         """The listening socket, its notifier and the inode of its file (to remove only ours)."""
         self.path: str | None = None
 
@@ -127,6 +129,8 @@ class ControlServer(QObject):
         self._handler = handler
 
     def close(self) -> None:
+        for connection in list(self._connections):
+            connection.abort()
         self._stop_listening()
         if self._lock is not None:
             self._lock.release()
@@ -142,7 +146,12 @@ class ControlServer(QObject):
                 log.warning("the control socket is off until the next tick: %s", exc)
                 self._stop_listening()
                 return
-            _Connection(client, self)
+            self._connections.add(_Connection(client, self))
+
+    def _forget(self, connection: _Connection) -> None:
+        """Drop a closed connection once the slot that closed it has returned."""
+        connections = self._connections
+        QTimer.singleShot(0, lambda: connections.discard(connection))
 
     def _dispatch(self, request: ControlRequest, reply: Reply) -> None:
         if self._handler is None:
@@ -176,6 +185,12 @@ class Reply:
 class _Connection(QObject):
     """One client: its request line in, one answer out, then closed.
 
+    Its lifetime is Python's, not Qt's: the server holds it in a set and drops it after it
+    closed, and its timers are child ``QTimer`` objects connected to slots. With the server
+    as Qt parent, ``deleteLater`` and ``QTimer.singleShot(ms, self, callable)`` (PySide6
+    keeps the callable, which holds ``self``, and drops it inside the QObject's destructor)
+    crashed the process in about one run in three of the control tests.
+
     States: ``reading`` the request, ``working`` on it (still read, only to notice a client
     that hangs up), ``orphaned`` (it did; the answer will go nowhere), ``writing`` the answer,
     ``answered`` (sent and shut down for writing: waiting for the client to hang up, at most
@@ -183,7 +198,7 @@ class _Connection(QObject):
     """
 
     def __init__(self, client: socket.socket, server: ControlServer) -> None:
-        super().__init__(server)
+        super().__init__()
         self._client = client
         self._server = server
         self._data = b""
@@ -191,13 +206,21 @@ class _Connection(QObject):
         self._state = "reading"
         self._notifiers: list[QSocketNotifier] = []
         self._writer: QSocketNotifier | None = None
+        self._reply: Reply | None = None
         client.setblocking(False)
         if not _same_user(client):
             self._close("a process of another user")
             return
         self._reader = self._notifier(QSocketNotifier.Type.Read, self._read)
-        QTimer.singleShot(int(control.READ_TIMEOUT * 1000), self, self._read_timed_out)
+        self._after(int(control.READ_TIMEOUT * 1000), self._read_timed_out)
         self._read()
+
+    def _after(self, ms: int, slot: Callable[[], None]) -> None:
+        """Call ``slot`` once in ``ms``, on a timer that dies with this connection."""
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.timeout.connect(slot)
+        timer.start(ms)
 
     def _notifier(self, kind: QSocketNotifier.Type, slot: Callable[[], None]) -> QSocketNotifier:
         notifier = QSocketNotifier(self._client.fileno(), kind, self)
@@ -240,7 +263,7 @@ class _Connection(QObject):
         self._state = "answered"
         with contextlib.suppress(OSError):
             self._client.shutdown(socket.SHUT_WR)
-        QTimer.singleShot(CLOSE_AFTER_ANSWER_MS, self, lambda: self._close())
+        self._after(CLOSE_AFTER_ANSWER_MS, self._close_after_answer)
 
     @Slot()
     def _read(self) -> None:
@@ -271,13 +294,18 @@ class _Connection(QObject):
         except ValueError as exc:
             self._refuse(str(exc))
             return
-        reply = Reply(self)
-        QTimer.singleShot(int(control.ANSWER_TIMEOUT * 1000), self, lambda: self._late(reply))
-        self._server._dispatch(request, reply)
+        self._reply = Reply(self)
+        self._after(int(control.ANSWER_TIMEOUT * 1000), self._late)
+        self._server._dispatch(request, self._reply)
 
-    def _late(self, reply: Reply) -> None:
-        if reply.pending:
-            reply.send(control.failure("the owner found no answer in time", "transient"))
+    @Slot()
+    def _late(self) -> None:
+        if self._reply is not None and self._reply.pending:
+            self._reply.send(control.failure("the owner found no answer in time", "transient"))
+
+    @Slot()
+    def _close_after_answer(self) -> None:
+        self._close()
 
     def _refuse(self, reason: str) -> None:
         log.debug("control socket: %s", reason)
@@ -306,7 +334,11 @@ class _Connection(QObject):
         for notifier in self._notifiers:
             notifier.setEnabled(False)
         self._client.close()
-        self.deleteLater()
+        self._server._forget(self)
+
+    def abort(self) -> None:
+        """Close at once, unanswered: the server is closing."""
+        self._close()
 
 
 def _same_user(client: socket.socket) -> bool:
