@@ -241,6 +241,12 @@ class _Settler(QObject):
         self._results: list[object] = []
         self._auth_seen = False
         self._finished = False
+        # A child timer, not QTimer.singleShot(0, self, ...): PySide6 would keep that callable
+        # (it holds self) and drop it inside this object's destructor, which can crash.
+        self._soon = QTimer(self)
+        self._soon.setSingleShot(True)
+        self._soon.setInterval(0)
+        self._soon.timeout.connect(self._check)
 
     def begin(self, act: Callable[[], None] | None) -> None:
         self._keeper.request_done.connect(self._done)
@@ -256,8 +262,9 @@ class _Settler(QObject):
         self._later()
 
     def _later(self, _snapshot: object = None) -> None:
-        QTimer.singleShot(0, self, self._check)  # after the keeper folded the result in
+        self._soon.start()  # after the keeper folded the result in
 
+    @Slot()
     def _check(self) -> None:
         self.check()
 
@@ -285,4 +292,5 @@ class _Settler(QObject):
         ):
             with contextlib.suppress(RuntimeError, TypeError):
                 signal.disconnect(slot)
+        self._soon.stop()
         self.deleteLater()
