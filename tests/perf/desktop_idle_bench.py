@@ -26,19 +26,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-TESTS = Path(__file__).resolve().parents[1]
-if str(TESTS) not in sys.path:  # the stack helpers import each other as the tests do
-    sys.path.insert(0, str(TESTS))
-
-from desktop_services import (  # noqa: E402
+from desktop_services import (
     ServiceError,
     child_env,
     start_session_bus,
     start_xvfb,
     stop,
 )
-from panel_services import start_xfce4_panel  # noqa: E402
-from sni_client import (  # noqa: E402
+from panel_services import start_xfce4_panel
+from sni_client import (
     Item,
     bus_traffic,
     cpu_ticks,
@@ -46,11 +42,12 @@ from sni_client import (  # noqa: E402
     names_of,
     seconds_to_next_minute,
 )
-from wayland_stack import running_sway  # noqa: E402
+from wayland_stack import running_sway
 
-from tests.perf.report import Row, fmt, verdict  # noqa: E402
-from tests.perf.section import Plan, Result, progress  # noqa: E402
+from tests.perf.report import Row, fmt, verdict
+from tests.perf.section import Plan, Result, progress
 
+ROOT = Path(__file__).resolve().parents[2]
 CPU_TARGET_PERCENT = 0.1
 REDRAW_SLACK = 1.5
 TICK_MS = 10
@@ -105,7 +102,7 @@ def measure(env: dict[str, str], address: str, window: float) -> dict[str, Any]:
     demo = subprocess.Popen(
         [sys.executable, "-m", "tray_app", "--demo"],
         env={**env, "CLICKATELL_TRAY_REPORT_SHOWN": "1"},
-        cwd=TESTS.parent,
+        cwd=ROOT,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -27,16 +26,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-TESTS = Path(__file__).resolve().parents[1]
-if str(TESTS) not in sys.path:  # the stack helpers import each other as the tests do
-    sys.path.insert(0, str(TESTS))
+from desktop_services import ServiceError, stop
+from sni_client import connection_pid
 
-from desktop_services import ServiceError, stop  # noqa: E402
-from sni_client import connection_pid  # noqa: E402
-
-from tests.perf.desktop_idle_bench import XFCE_TOOLS, xfce_stack  # noqa: E402
-from tests.perf.everyday import start_everyday  # noqa: E402
-from tests.perf.gui import (  # noqa: E402
+from tests.perf.desktop_idle_bench import XFCE_TOOLS, xfce_stack
+from tests.perf.everyday import start_everyday
+from tests.perf.gui import (
     Samples,
     Subject,
     app_command,
@@ -45,9 +40,9 @@ from tests.perf.gui import (  # noqa: E402
     make_env_for,
     make_sandbox,
 )
-from tests.perf.gui_section import TARGET_STARTUP  # noqa: E402
-from tests.perf.report import Row, fmt, ratio_text, verdict  # noqa: E402
-from tests.perf.section import Plan, Result, progress  # noqa: E402
+from tests.perf.gui_section import TARGET_STARTUP
+from tests.perf.report import Row, fmt, ratio_text, verdict
+from tests.perf.section import Plan, Result, progress
 
 REGISTERED = (
     "type='signal',interface='org.kde.StatusNotifierWatcher',member='StatusNotifierItemRegistered'"
