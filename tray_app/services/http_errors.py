@@ -60,9 +60,10 @@ def setup_description(exc: BaseException) -> str:
     Neither the proxy URL (it may hold a password) nor the path is quoted: the variable's
     name is what the person needs to find it.
     """
+    from requests.exceptions import InvalidProxyURL
     from urllib3 import exceptions as e
 
-    if isinstance(exc, e.ProxySchemeUnknown) or "proxy" in type(exc).__name__.lower():
+    if isinstance(exc, (e.ProxySchemeUnknown, InvalidProxyURL)):
         return BAD_PROXY
     if isinstance(exc, OSError) and "CA certificate bundle" in str(exc):
         return BAD_CA_BUNDLE
