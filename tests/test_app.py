@@ -41,7 +41,7 @@ def test_without_a_tray_a_window_says_so_and_the_icon_follows_a_late_panel(
     show_tray_when_available(
         services.app,
         services.view,
-        services.status_window,
+        services.windows.status_window,
         is_available=lambda: tray_is_there,
         wait_seconds=0.05,
         poll_ms=10,
@@ -63,7 +63,7 @@ def test_without_a_tray_a_window_says_so_and_the_icon_follows_a_late_panel(
 def test_no_tray_window_shows_the_live_status(services: Services, qtbot: object) -> None:
     services.keeper.start()
     qtbot.waitUntil(lambda: services.keeper.snapshot.state is State.ACTIVE, timeout=5000)
-    window = services.status_window()
+    window = services.windows.status_window()
     window.show()
     assert window.status.text().startswith("Session: active, expires in 1")
     window.close()
@@ -96,7 +96,7 @@ def test_show_yourself_opens_the_status_window_when_the_icon_has_no_place(
     """On SNI hosts the icon's geometry is empty: a menu popped there would land nowhere."""
     services.view.show()
     assert services.view.tray.geometry().isEmpty()
-    assert tray_app_module._show_status(services)
+    assert services.windows.show()
     qtbot.waitUntil(lambda: bool(open_windows(StatusWindow)), timeout=2000)
     window = open_windows(StatusWindow)[0]
     assert not window.explanation.isVisible()
@@ -115,7 +115,7 @@ def test_a_copy_that_needs_a_window_is_made_by_the_window_button(
 
     pending = PendingCopy(session_id, "Session ID copied", "masked", True)
     services.view.copy_needs_window.emit(pending, "Click Copy in the window that opened.")
-    window = services.window
+    window = services.windows.window
     assert window is not None and window.isVisible()
     assert window.copy_button.isVisible()
     assert window.note.text() == "Click Copy in the window that opened."

@@ -10,8 +10,9 @@ import pytest
 from PySide6.QtCore import QElapsedTimer, QTimer
 from pytestqt.qtbot import QtBot
 
+from tray_app.core.backoff import BACK_ONLINE_AFTER
 from tray_app.core.clock import FakeClock
-from tray_app.core.session import BACK_ONLINE_AFTER, Event
+from tray_app.core.session import Event
 from tray_app.core.state import State
 from tray_app.qt.keeper import Keeper, SyncRunner
 from tray_app.services.credentials import Credentials, CredentialStore

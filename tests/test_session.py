@@ -6,11 +6,10 @@ import itertools
 
 import pytest
 
+from tray_app.core.backoff import BACK_ONLINE_AFTER, LAST_TRY_MARGIN
 from tray_app.core.protocol import ApiError, Command, ErrorCategory
 from tray_app.core.session import (
     ABANDON_AFTER,
-    BACK_ONLINE_AFTER,
-    LAST_TRY_MARGIN,
     RESUME_GRACE,
     TICK,
     Event,

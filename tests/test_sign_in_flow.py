@@ -114,7 +114,7 @@ def test_without_a_tray_the_status_window_opens_recent_events_and_settings(
     from tray_app.ui.dialogs import SettingsDialog
     from tray_app.ui.events_window import EventsWindow
 
-    window = services.status_window()
+    window = services.windows.status_window()
     window.show()
     window.buttons["Recent events…"].click()
     window.buttons["Settings…"].click()

@@ -34,7 +34,6 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -63,8 +62,8 @@ if TYPE_CHECKING:
     from tray_app.ui.actions import UserActions
     from tray_app.ui.clipboard import SecretClipboard
     from tray_app.ui.notify import Notifier
-    from tray_app.ui.status_window import StatusWindow
-    from tray_app.ui.tray import PendingCopy, TrayView
+    from tray_app.ui.status_window import StatusWindowHost
+    from tray_app.ui.tray import TrayView
 
 log = logging.getLogger(__name__)
 
@@ -85,33 +84,12 @@ class Services:
     view: TrayView
     notifier: Notifier
     clipboard: SecretClipboard
+    windows: StatusWindowHost
     simulator: Simulator | None = None
     demo_dir: tempfile.TemporaryDirectory[str] | None = None
     proxy: ProxyService | None = None
     actions: UserActions | None = None
     keep: list[QObject] = field(default_factory=list)
-    window: StatusWindow | None = None
-
-    def status_window(self, explanation: str | None = None) -> StatusWindow:
-        """The one status window, built on first use; ``explanation`` replaces its note on why."""
-        from tray_app.ui.status_window import StatusWindow
-
-        if self.window is None:
-            self.window = StatusWindow(self.keeper, window_actions(self.keeper, self.view))
-        self.window.set_explanation(explanation)
-        return self.window
-
-
-def window_actions(keeper: Keeper, view: TrayView) -> list[tuple[str, Callable[[], object]]]:
-    """The status window's buttons: the tray menu's main entries."""
-    return [
-        ("Copy session ID", view.copy_session_id),
-        ("Ping now", keeper.ping_now),
-        ("Sign in…", view.sign_in_requested.emit),
-        ("Recent events…", view.events_requested.emit),
-        ("Settings…", view.settings_requested.emit),
-        ("Quit", view.quit_requested.emit),
-    ]
 
 
 def run(*, demo: bool, base_url: str | None, verbose: bool, hidden: bool = False) -> int:
@@ -166,7 +144,7 @@ def run(*, demo: bool, base_url: str | None, verbose: bool, hidden: bool = False
         owners.append(owner)
         services.keep.extend([server, owner, signal_wakeup])
         show_tray_when_available(
-            services.app, services.view, services.status_window, report=_report_shown()
+            services.app, services.view, services.windows.status_window, report=_report_shown()
         )
         if not hidden:
 
@@ -220,7 +198,7 @@ def _serve_control(server: ControlServer, services: Services, *, demo: bool) -> 
     owner = SessionOwner(
         services.keeper,
         kind="demo tray" if demo else "tray",
-        show=lambda: _show_status(services),
+        show=services.windows.show,
         quit=services.app.quit,
     )
     if services.proxy is not None:
@@ -260,6 +238,7 @@ def _build(
     from tray_app.services.settings import Settings
     from tray_app.ui.clipboard import SecretClipboard
     from tray_app.ui.notify import Notifier
+    from tray_app.ui.status_window import StatusWindowHost
     from tray_app.ui.tray import TrayView
 
     simulator = None
@@ -312,8 +291,9 @@ def _build(
         tray=tray,
     )
     notifier.set_fallback(view.tray.showMessage)
+    windows = StatusWindowHost(keeper, view)
     services = Services(
-        app, settings, store, keeper, view, notifier, clipboard, simulator, demo_dir
+        app, settings, store, keeper, view, notifier, clipboard, windows, simulator, demo_dir
     )
     from tray_app.qt.history_feed import HistoryFeed
     from tray_app.qt.proxy_service import ProxyService
@@ -334,29 +314,8 @@ def _build(
         proxy=services.proxy,
         feed=HistoryFeed(keeper, keeper.now, keeper),
     )
-    _copy_through_the_window(services)
     QTimer.singleShot(0, lambda: _after_first_paint(services, demo=demo))
     return services
-
-
-def _copy_through_the_window(services: Services) -> None:
-    """A copy the desktop takes only from a focused window: the status window's Copy button."""
-    view = services.view
-
-    def offer(pending: PendingCopy, why: str) -> None:
-        services.status_window().offer_copy(
-            why,
-            lambda: view.copy_secret(
-                pending.text, pending.title, pending.detail, pending.holds_id, from_window=True
-            ),
-        )
-
-    def report(_copied: bool, text: str) -> None:
-        if services.window is not None and services.window.isVisible():
-            services.window.show_note(text)
-
-    view.copy_needs_window.connect(offer)
-    view.copy_reported.connect(report)
 
 
 def _after_first_paint(services: Services, *, demo: bool) -> None:
@@ -379,24 +338,6 @@ def _after_first_paint(services: Services, *, demo: bool) -> None:
 
 def _report_shown() -> bool:
     return os.environ.get("CLICKATELL_TRAY_REPORT_SHOWN") == "1"
-
-
-def _show_status(services: Services) -> bool:
-    """A second launch asked us to show ourselves: the menu at the icon, else the status window.
-
-    Only an XEmbed icon has a place on screen; on StatusNotifierItem hosts (and so on every
-    Wayland desktop) the geometry is empty and a menu popped there would land in a corner
-    or nowhere, so the status window opens instead.
-    """
-    view = services.view
-    window = services.window
-    if window is not None and window.isVisible():
-        window.present()
-    elif view.tray.isVisible() and not view.tray.geometry().isEmpty():
-        view.menu.popup(view.tray.geometry().center())
-    else:
-        services.status_window().present()
-    return True
 
 
 def _tear_down(services: Services) -> None:

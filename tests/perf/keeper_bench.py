@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEventLoop, QObject, Qt, QTimer
 
 from tests.perf import procs, refleak
+from tray_app.core.backoff import LAST_TRY_MARGIN
 from tray_app.core.clock import FakeClock
 from tray_app.core.protocol import ApiError, Command, ErrorCategory
-from tray_app.core.session import LAST_TRY_MARGIN, LIFETIME, Event, Request
+from tray_app.core.session import LIFETIME, Event, Request
 from tray_app.core.state import State
 from tray_app.qt.keeper import Keeper, SyncRunner
 from tray_app.services.credentials import Credentials, CredentialStore

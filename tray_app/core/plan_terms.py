@@ -1,6 +1,6 @@
 """The keep-alive plan's vocabulary: its timings, the events it reports, the requests it asks for.
 
-Split from :mod:`tray_app.core.session` (which re-exports every name here) so that the state
+Split from :mod:`tray_app.core.session` (which re-exports the names it uses) so that the state
 machine reads on its own; the rules these numbers serve are in that module's docstring.
 """
 
@@ -15,17 +15,13 @@ LIFETIME = 15 * 60.0
 DEFAULT_INTERVAL = 10 * 60.0
 MIN_INTERVAL = 60.0
 MAX_INTERVAL = 14 * 60.0
-RETRY_DELAYS = (5.0, 10.0, 20.0, 40.0, 60.0)
-LAST_TRY_MARGIN = 60.0
 RESUME_GRACE = 5.0
-BACK_ONLINE_AFTER = 60.0
-CLOCK_JUMP_THRESHOLD = 30.0
 ABANDON_AFTER = 30.0
 TICK = 60.0
 """The longest the keeper sleeps while it keeps a session. The suspend check (the wall clock
-outrunning the monotonic one by more than ``CLOCK_JUMP_THRESHOLD``) runs on it, and a minute is
-also what the icon shows, so one wake-up a minute serves both; logind's ``PrepareForSleep``
-reports a resume at once where it exists."""
+outrunning the monotonic one: :class:`~tray_app.core.clock.SleepDetector`) runs on it, and a
+minute is also what the icon shows, so one wake-up a minute serves both; logind's
+``PrepareForSleep`` reports a resume at once where it exists."""
 MIN_INTERVAL_MINUTES = round(MIN_INTERVAL / 60)
 MAX_INTERVAL_MINUTES = round(MAX_INTERVAL / 60)
 

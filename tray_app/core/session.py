@@ -11,10 +11,8 @@ Decisions the design left open, taken here:
 
 * Deadlines count from the moment a request was *sent*, the earliest the
   server can have re-armed the session, so the local expiry is never late.
-* Transient failures retry after 5, 10, 20, 40, then every 60 seconds, but
-  never later than one minute before the expiry: a request takes at most
-  20 s (the client's total deadline), so the last try still lands in time.
-  If that last try fails too, the next one is an ``auth`` at the expiry.
+* Transient failures retry with backoff, the last try in time before the expiry; when,
+  and when the end of an outage is news, is :mod:`tray_app.core.backoff`'s to say.
 * When the expiry has passed locally, the next request is an ``auth``, not a
   ``ping`` that can only fail, and the state is never "active" past it.
 * A request with no answer ``ABANDON_AFTER`` seconds after it was sent is abandoned and
@@ -26,8 +24,6 @@ Decisions the design left open, taken here:
 * Rejected credentials stop everything until the user signs in again or asks
   for a retry; the plan never sends a second ``auth`` on its own.
 * ``no credit`` answers still prove the session is alive.
-* "Back online" is news only after an outage of a minute or more; a blip
-  that the 5-second retry mends shows as a moment of amber, not a message.
 * A call made with the session by someone else (the local API proxy) that the
   server took counts as a ping sent when that call was sent: the expiry and
   the next ping move, never backwards. A call that found the session gone
@@ -36,16 +32,14 @@ Decisions the design left open, taken here:
 
 from __future__ import annotations
 
+from tray_app.core.backoff import FailureStreak
+from tray_app.core.clock import SleepDetector
 from tray_app.core.explain import describe
 from tray_app.core.plan_terms import (  # the vocabulary; callers may import it from here
     ABANDON_AFTER,
-    BACK_ONLINE_AFTER,
-    CLOCK_JUMP_THRESHOLD,
     DEFAULT_INTERVAL,
-    LAST_TRY_MARGIN,
     LIFETIME,
     RESUME_GRACE,
-    RETRY_DELAYS,
     TICK,
     Event,
     Outcome,
@@ -74,10 +68,9 @@ class KeepAlivePlan:
         self.balance: float | None = None
         self.has_credentials = False
         self.in_flight: Request | None = None
-        self._failures = 0
-        self._failing_since: float | None = None
+        self._streak = FailureStreak()
         self._want_balance = False
-        self._last_tick: tuple[float, float] | None = None
+        self._sleep = SleepDetector()
 
     @property
     def interval(self) -> float:
@@ -118,8 +111,7 @@ class KeepAlivePlan:
         self.has_credentials = True
         self.state = State.SIGNING_IN
         self.last_error = None
-        self._failures = 0
-        self._failing_since = None
+        self._streak.reset()
         self.expires_at = None
         # A request still out (a balance query, a ping) must not swallow this sign-in: its
         # answer is ignored, and the auth goes now.
@@ -164,8 +156,7 @@ class KeepAlivePlan:
         """
         self._forget_session()
         self.balance = None
-        self._failures = 0
-        self._failing_since = None
+        self._streak.reset()
         if self.state in (State.SIGNED_OUT, State.PAUSED) or not self.has_credentials:
             self.next_due = None
             if self.state is not State.PAUSED:
@@ -264,13 +255,9 @@ class KeepAlivePlan:
         return max(now, wake)
 
     def tick(self, wall: float, monotonic: float) -> Outcome:
-        """Called on a coarse timer; a suspend shows as the wall clock outrunning the steady one."""
-        if self._last_tick is not None:
-            wall_step = wall - self._last_tick[0]
-            steady_step = monotonic - self._last_tick[1]
-            if abs(wall_step - steady_step) > CLOCK_JUMP_THRESHOLD:
-                self.woke_up(wall)
-        self._last_tick = (wall, monotonic)
+        """Called on a coarse timer; a suspend since the last tick counts as a wake-up."""
+        if self._sleep.slept(wall, monotonic):
+            self.woke_up(wall)
         if self.in_flight is not None and wall - self.in_flight.sent_at >= ABANDON_AFTER:
             return self._abandon(self.in_flight, wall)
         if self.state is State.ACTIVE and self.expires_at is not None and wall >= self.expires_at:
@@ -351,13 +338,8 @@ class KeepAlivePlan:
 
     def _recovered(self, now: float) -> list[Event]:
         """The server answered: forget the failures; "back online" only after a long outage."""
-        long_outage = (
-            self._failing_since is not None and now - self._failing_since >= BACK_ONLINE_AFTER
-        )
         self.last_error = None
-        self._failures = 0
-        self._failing_since = None
-        return [Event.BACK_ONLINE] if long_outage else []
+        return [Event.BACK_ONLINE] if self._streak.recovered(now) else []
 
     def _alive(self, request: Request, session_id: str | None, now: float) -> Outcome:
         events: list[Event] = []
@@ -407,16 +389,7 @@ class KeepAlivePlan:
     def _retry_later(self, now: float) -> Outcome:
         if self.state is State.PAUSED:
             return Outcome()
-        delay = RETRY_DELAYS[min(self._failures, len(RETRY_DELAYS) - 1)]
-        self._failures += 1
-        if self._failing_since is None:
-            self._failing_since = now
-        due = now + delay
-        if self.expires_at is not None and now < self.expires_at:
-            last_chance = self.expires_at - LAST_TRY_MARGIN
-            if due > last_chance:
-                due = last_chance if now < last_chance else self.expires_at
-        self.next_due = due
+        self.next_due = self._streak.retry_at(now, self.expires_at)
         self.state = State.RETRYING
         return Outcome()
 
