@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "tray_app"
+MAX_LINES = 400
+"""One module, one job: a module past this is split along a seam of its own, not grown."""
 
 # What each layer may import from the project, besides itself and the package root's constants.
 ALLOWED: dict[str, frozenset[str]] = {
@@ -125,3 +127,21 @@ def test_the_rules_catch_a_violation(tmp_path: Path) -> None:
 def test_no_module_is_left_flat_in_the_package() -> None:
     flat = {p.name for p in PACKAGE.glob("*.py")}
     assert flat <= {"__init__.py", "__main__.py", "app.py"}, sorted(flat)
+
+
+def too_long(paths: list[Path], root: Path) -> list[str]:
+    """The modules over ``MAX_LINES`` lines, each named (relative to ``root``) with its length."""
+    lengths = {path: len(path.read_text(encoding="utf-8").splitlines()) for path in paths}
+    return [f"{path.relative_to(root)}: {n} lines" for path, n in lengths.items() if n > MAX_LINES]
+
+
+def test_no_module_is_over_the_size_limit() -> None:
+    long = too_long(project_modules(), PACKAGE)
+    assert not long, f"over {MAX_LINES} lines; split along a seam rather than grow: {long}"
+
+
+def test_the_size_limit_names_the_module_over_it(tmp_path: Path) -> None:
+    (tmp_path / "at_limit.py").write_text("x = 1\n" * MAX_LINES)
+    (tmp_path / "over.py").write_text("x = 1\n" * (MAX_LINES + 1))
+    paths = sorted(tmp_path.glob("*.py"))
+    assert too_long(paths, tmp_path) == [f"over.py: {MAX_LINES + 1} lines"]

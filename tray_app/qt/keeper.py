@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -41,7 +40,8 @@ from tray_app.core.session import (
     Request,
 )
 from tray_app.core.state import Snapshot
-from tray_app.qt.runners import Done, Runner, SyncRunner, ThreadRunner
+from tray_app.qt.keyring_queue import KeyringQueue
+from tray_app.qt.runners import Runner, SyncRunner, ThreadRunner
 from tray_app.services.exchange import Attempt, Exchange, NoCredentials, Receipt
 from tray_app.services.http_client import ApiClient
 
@@ -94,9 +94,9 @@ class Keeper(QObject):
         self._clock = clock or SystemClock()
         self._runner = runner or ThreadRunner(self)
         # A given runner (tests pass SyncRunner) serves both, so its order is kept.
-        self._keyring = keyring_runner or runner or ThreadRunner(self, "keeper-keyring")
-        self._keyring_lock = threading.Lock()
-        self._keyring_queued = 0
+        self._keyring = KeyringQueue(
+            keyring_runner or runner or ThreadRunner(self, "keeper-keyring")
+        )
         self._client_factory = client_factory
         self._base_url = base_url
         self._client: ApiClient | None = None
@@ -175,7 +175,7 @@ class Keeper(QObject):
         def load() -> tuple[Credentials | None, str | None]:
             return self._store.load(), self._store.load_session_id()
 
-        self._on_keyring(load, self._loaded)
+        self._keyring.submit(load, self._loaded)
 
     def sign_in(self, credentials: Credentials) -> None:
         """Try these credentials; they are stored only once the API accepts them."""
@@ -207,7 +207,7 @@ class Keeper(QObject):
                 log.info("stored credentials deleted")
                 self.forgotten.emit(None)
 
-        self._on_keyring(self._store.clear, done)
+        self._keyring.submit(self._store.clear, done)
         self._follow(Outcome())
 
     def stored_credentials(self, done: Callable[[Credentials | None], None]) -> None:
@@ -216,7 +216,7 @@ class Keeper(QObject):
         def loaded(result: object) -> None:
             done(None if isinstance(result, Exception) else result)  # type: ignore[arg-type]
 
-        self._on_keyring(self._store.load, loaded)
+        self._keyring.submit(self._store.load, loaded)
 
     def pause(self) -> None:
         self._plan.pause()
@@ -321,23 +321,9 @@ class Keeper(QObject):
         is), else on the keyring worker, bound to this result now. A ping thus wakes no thread
         for its record."""
         record = self._exchange.record
-        if self._keyring_queued == 0 and record(attempt, result, at_once=True):
+        if self._keyring.idle and record(attempt, result, at_once=True):
             return
-        self._on_keyring(lambda: record(attempt, result))
-
-    def _on_keyring(self, job: Callable[[], object], done: Done = None) -> None:
-        """Queue ``job`` on the keyring worker, counting it until it has run."""
-        with self._keyring_lock:
-            self._keyring_queued += 1
-
-        def counted() -> object:
-            try:
-                return job()
-            finally:
-                with self._keyring_lock:
-                    self._keyring_queued -= 1
-
-        self._keyring.submit(counted, done)
+        self._keyring.submit(lambda: record(attempt, result))
 
     def _api(self) -> ApiClient:
         """The client, built on the worker so that importing requests never delays the GUI."""
