@@ -36,7 +36,7 @@ class Reply:
     ``trickle`` sends every byte, headers included, that many seconds apart; ``close_after``
     closes the connection once the answer is sent without saying so, as a server whose
     keep-alive timer ran out does; ``drop`` reads the request and closes the connection
-    without any answer.
+    without any answer; ``delay`` waits that many seconds before answering at all.
     """
 
     body: bytes = b"OK:"
@@ -48,6 +48,7 @@ class Reply:
     hang: bool = False
     close_after: bool = False
     drop: bool = False
+    delay: float = 0.0
 
     def head(self) -> bytes:
         lines = [f"HTTP/1.1 {self.status}", *(f"{k}: {v}" for k, v in self.headers.items())]
@@ -213,6 +214,8 @@ class HostileServer:
             return False
         if reply.hang:
             self._stopping.wait()
+            return False
+        if reply.delay and self._stopping.wait(reply.delay):
             return False
         try:
             if reply.trickle is not None:

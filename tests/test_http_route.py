@@ -7,6 +7,7 @@ on a company network would carry it. The environment is read once, when a client
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,11 +101,19 @@ def test_the_environment_is_read_once_when_the_client_is_built(
         assert len(proxy.lines) == 1
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(body=f"OK: {SID}".encode(), trickle=0.05),
+        Reply(body=f"OK: {SID}".encode(), size=100, filler=b" ", trickle=0.05),
+    ],
+    ids=["headers a byte at a time", "body a byte at a time"],
+)
 def test_through_the_proxy_a_trickling_server_is_cut_off_at_the_deadline(
-    cert: ServerCert, clean_env: pytest.MonkeyPatch
+    cert: ServerCert, clean_env: pytest.MonkeyPatch, reply: Reply
 ) -> None:
-    """The watchdog shuts the tunnelled socket too; without it the call ran to the end."""
-    reply = Reply(body=f"OK: {SID}".encode(), size=100, filler=b" ", trickle=0.05)
+    """The TLS socket over the tunnel keeps to the deadline too; without it the call ran to
+    the end, each byte well within the read timeout."""
     with (
         HostileServer(reply, tls=cert.server_context()) as server,
         ConnectProxy(target=server.port) as proxy,
@@ -115,7 +124,20 @@ def test_through_the_proxy_a_trickling_server_is_cut_off_at_the_deadline(
             ApiClient(REMOTE, read_timeout=5.0, deadline=1.0).ping(SID)
         assert caught.value.description == "the server did not answer within 1 s"
         sent = server.requests[0].sent
-    assert sent < len(reply.head()) + len(reply.body) + reply.size // 2
+    assert sent < (len(reply.head()) + len(reply.body) + (reply.size or 0)) // 2 + 1
+
+
+def test_a_proxy_that_never_answers_connect_is_cut_off_at_the_deadline(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    """The tunnel's ``CONNECT`` exchange is part of the request: the plain socket keeps to
+    the deadline from the moment it is connected, not only the TLS socket made after."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # the kernel accepts; nobody answers
+        clean_env.setenv("HTTPS_PROXY", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        client = ApiClient(REMOTE, connect_timeout=60.0, read_timeout=60.0, deadline=0.5)
+        with pytest.raises(ApiError) as caught:
+            client.ping(SID)
+    assert caught.value.description == "the server did not answer within 0.5 s"
 
 
 def test_a_loopback_url_never_goes_through_an_environment_proxy(
@@ -134,8 +156,6 @@ def test_a_loopback_url_never_goes_through_an_environment_proxy(
 
 def _failures() -> list[tuple[BaseException, str]]:
     """What ``pool.urlopen`` raises for the failures a loopback server cannot stage cheaply."""
-    import socket
-
     from urllib3 import HTTPConnectionPool
     from urllib3.connection import HTTPConnection
     from urllib3.exceptions import (

@@ -10,9 +10,10 @@ Limits, so that no server can hold or swamp the app (the README's "Limits" says 
   is refused (``Accept-Encoding: identity``, and an answer that is compressed anyway is a
   transient error), so a small body can never inflate to gigabytes.
 * Every request has a total deadline, ``DEADLINE`` (20 s) from the moment it is sent, on top
-  of the per-step connect and read timeouts. A watchdog shuts the connection's socket when
-  it passes, so a server trickling a byte a second, in its headers or its body, cannot hold
-  a call past it; the call then fails as a transient "did not answer in time".
+  of the per-step connect and read timeouts. Each socket operation waits at most the time
+  left to it (``services/deadline.py``), so a server trickling a byte a second, in its
+  headers or its body, cannot hold a call past it; the call then fails as a transient "did
+  not answer in time".
 * Proxies from the environment (``http_proxy`` and friends) are never used for a loopback
   base URL: a proxy would receive the credentials of a plain-http local server in the clear.
   For any other base URL they are read once, when the client is built (a new base URL
@@ -292,14 +293,12 @@ class ApiClient:
                 if size > self._max_bytes:
                     raise _Failed(_too_big(self._max_bytes))
                 chunks.append(chunk)
-                if deadline.expired:
-                    break
         except urllib3.exceptions.ReadTimeoutError:
             raise
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             # Cut off mid-body: the server went away, whatever urllib3 calls it.
             raise urllib3.exceptions.ProtocolError(type(exc).__name__) from exc
-        if deadline.expired:
+        if deadline.expired:  # a timeout swallowed on the way up still says why
             raise _Failed(_too_slow(self._deadline))
         return b"".join(chunks)
 
