@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
     QColor,
-    QFont,
     QGuiApplication,
     QIcon,
     QPainter,
@@ -26,6 +25,7 @@ from PySide6.QtGui import (
 )
 
 from tray_app.core.state import Snapshot, State, minutes_shown
+from tray_app.ui import digits
 from tray_app.ui.icon_engine import DrawnEngine
 
 AMBER_BELOW_SECONDS = 180
@@ -211,23 +211,18 @@ def _ink_for(fill: QColor) -> QColor:
 
 def _number(text: str, box: QRectF, small: bool) -> QPainterPath:
     """The digits as a path: every count the same height, squeezed only when too wide, and
-    relatively larger at tray sizes (``small``), where every pixel of legibility counts."""
-    font = QFont(QGuiApplication.font())
-    font.setBold(True)
-    font.setPixelSize(100)
-    digit_height = QPainterPath()
-    digit_height.addText(0, 0, font, "0")
-    path = QPainterPath()
-    path.addText(0, 0, font, text)
-    bounds = path.boundingRect()
-    height = box.height() * (0.56 if small else 0.5)
-    scale_y = height / digit_height.boundingRect().height()
-    scale_x = min(scale_y, box.width() * (0.82 if small else 0.74) / bounds.width())
+    relatively larger at tray sizes (``small``), where every pixel of legibility counts.
+
+    Built from :mod:`tray_app.ui.digits`, not from a font: the icon looks the same on every
+    system, and the idle app never loads the font database for it."""
+    cells = QRectF(0, 0, digits.width(text), digits.HEIGHT)
+    scale_y = box.height() * (0.56 if small else 0.5) / digits.HEIGHT
+    scale_x = min(scale_y, box.width() * (0.82 if small else 0.74) / cells.width())
     transform = QTransform()
     transform.translate(box.center().x(), box.center().y())
     transform.scale(scale_x, scale_y)
-    transform.translate(-bounds.center().x(), -bounds.center().y())
-    return transform.map(path)
+    transform.translate(-cells.center().x(), -cells.center().y())
+    return transform.map(digits.number(text))
 
 
 def _glyph(look: str, minutes: int | None, box: QRectF, small: bool) -> QPainterPath | None:
