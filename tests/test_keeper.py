@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from PySide6.QtCore import QElapsedTimer, QTimer
@@ -15,6 +15,7 @@ from tray_app.core.clock import FakeClock
 from tray_app.core.session import Event
 from tray_app.core.state import State
 from tray_app.qt.keeper import Keeper, SyncRunner
+from tray_app.qt.runners import Done
 from tray_app.services.credentials import Credentials, CredentialStore
 from tray_app.sim.server import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER, Simulator
 
@@ -283,6 +284,35 @@ def test_a_kept_hour_is_one_wake_up_a_minute_with_the_pings_on_it(
     assert simulator.count("ping", "ok") == 6
     assert simulator.count("auth") == 1
     assert 59 <= wakes <= 61
+
+
+class OrderingRunner(SyncRunner):
+    """Runs jobs inline, noting in ``order`` when (by ``clock``) each reached the runner."""
+
+    def __init__(self, order: list[tuple[float, str]], clock: FakeClock) -> None:
+        self._order = order
+        self._clock = clock
+
+    def submit(self, job: Callable[[], object], done: Done = None) -> None:
+        self._order.append((self._clock.wall(), "request"))
+        super().submit(job, done)
+
+
+def test_the_minute_redraw_comes_before_the_ping_it_shares_a_wake_up_with(
+    qapp: object, simulator: Simulator, store: CredentialStore, clock: FakeClock
+) -> None:
+    """The worker cannot start until this thread lets go of the interpreter: a redraw after
+    the hand-over woke it to wait, and cost the idle hour two wake-ups a ping."""
+    order: list[tuple[float, str]] = []
+    runner = OrderingRunner(order, clock)
+    keeper = Keeper(store, base_url=simulator.base_url, clock=clock, runner=runner)
+    keeper.sign_in(DEMO)
+    keeper.ticked.connect(lambda: order.append((clock.wall(), "redraw")))
+    order.clear()
+    follow_timer(keeper, clock, 600)
+    assert simulator.count("ping", "ok") == 1
+    (ping_at,) = [at for at, what in order if what == "request"]
+    assert [what for at, what in order if at == ping_at] == ["redraw", "request"]
 
 
 def test_nothing_kept_stops_the_timer(

@@ -269,8 +269,7 @@ class Keeper(QObject):
             self._runner.abandon()
             # The stuck worker may still hold the client; the next request builds its own.
             self._client = None
-        self._follow(outcome)
-        self.ticked.emit()
+        self._follow(outcome, ticked=True)
 
     # Plumbing between the plan, the worker and the signals.
 
@@ -291,16 +290,20 @@ class Keeper(QObject):
         )
         self.started.emit(has_credentials)
 
-    def _follow(self, outcome: Outcome) -> None:
-        """Tell the views, aim the timer, and send the request last.
+    def _follow(self, outcome: Outcome, *, ticked: bool = False) -> None:
+        """Tell the views (``ticked`` too, after a look at the clock), aim the timer, and send
+        the request last.
 
         Last, because the worker can do nothing until this thread lets go of the interpreter
-        (the GIL): woken earlier, it woke to wait for the GIL and had to be woken again.
+        (the GIL): woken earlier, it woke to wait for the GIL and had to be woken again. The
+        minute redraw that ``ticked`` brings is the longest of these, so it goes before too.
         """
         self._publish()
         for event in outcome.events:
             log.info("%s", event.value)
             self.event.emit(event)
+        if ticked:
+            self.ticked.emit()
         self._arm_timer()
         if outcome.request is not None:
             self._dispatch(outcome.request)
