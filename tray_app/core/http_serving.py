@@ -24,6 +24,8 @@ import time
 from http.server import ThreadingHTTPServer
 from typing import Any
 
+from tray_app.core.os_threads import name_os_thread
+
 log = logging.getLogger(__name__)
 
 MAX_CONNECTIONS = 256
@@ -60,6 +62,8 @@ class TrackedHTTPServer(ThreadingHTTPServer):
     request_queue_size = 128
     # Connections beyond this many open ones are answered 503 at once; see verify_request.
     max_connections = MAX_CONNECTIONS
+    # What a connection's thread is called in /proc, so a wake-up there says whose it is.
+    connection_thread_name = "http-connection"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._connections: set[socket.socket] = set()
@@ -124,6 +128,10 @@ class TrackedHTTPServer(ThreadingHTTPServer):
         with self._connections_lock:
             self._connections.add(request)
         super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        name_os_thread(self.connection_thread_name)
+        super().process_request_thread(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
         with self._connections_lock:

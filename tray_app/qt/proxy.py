@@ -36,6 +36,7 @@ from http import HTTPStatus
 
 from tray_app.core.http_reader import BadRequest, Request, read_request
 from tray_app.core.http_serving import TrackedHTTPServer
+from tray_app.core.os_threads import NamedThread
 from tray_app.core.proxy_rules import (
     MAX_ANSWER_BODY,
     MAX_REQUEST_BODY,
@@ -100,7 +101,7 @@ class LocalProxy:
 
     def start(self) -> LocalProxy:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="local-proxy", daemon=True)
+            self._thread = NamedThread(target=self._loop, name="local-proxy", daemon=True)
             self._thread.start()
             log.info("local API proxy on %s:%d", HOST, self.port)
         return self
@@ -192,6 +193,7 @@ class _Server(TrackedHTTPServer):
     """Loopback only; ``timeout = 0`` because the proxy's own loop waits in select."""
 
     timeout = 0
+    connection_thread_name = "proxy-connection"
 
     def __init__(self, address: tuple[str, int], proxy: LocalProxy) -> None:
         self.proxy = proxy

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import queue
-import threading
 from collections.abc import Callable
 from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal, Slot
+
+from tray_app.core.os_threads import NamedThread
 
 Done = Callable[[object], None] | None
 """Called on the owner's thread with the job's result or exception; None: nothing to hear,
@@ -70,7 +71,7 @@ class ThreadRunner(QObject):
         self._jobs: queue.SimpleQueue[tuple[Callable[[], object], Done] | None]
         self._jobs = queue.SimpleQueue()
         self._current = _Worker(self._jobs, self)
-        self._thread = threading.Thread(target=self._current.run, name=self._name, daemon=True)
+        self._thread = NamedThread(target=self._current.run, name=self._name, daemon=True)
         self._thread.start()
 
     def submit(self, job: Callable[[], object], done: Done = None) -> None:

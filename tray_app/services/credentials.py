@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
+from tray_app.core.os_threads import NamedThread
 from tray_app.core.redact import mask_text
 from tray_app.services.expiry_file import ExpiryFile
 from tray_app.services.keyring_entry import CREDENTIAL_FIELDS, SESSION_FIELDS, epoch, parse
@@ -266,7 +267,7 @@ class CredentialStore:
             finally:
                 done.set()
 
-        threading.Thread(target=work, name="keyring-call", daemon=True).start()
+        NamedThread(target=work, name="keyring-call", daemon=True).start()
         if not done.wait(self._timeout):
             raise KeyringUnavailable(
                 f"The system keyring did not answer within {self._timeout:g} seconds "

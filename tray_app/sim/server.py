@@ -49,6 +49,7 @@ from types import TracebackType
 from tray_app.core.clock import Clock, SystemClock
 from tray_app.core.demo import DEMO_API_ID, DEMO_PASSWORD, DEMO_USER
 from tray_app.core.http_serving import TrackedHTTPServer
+from tray_app.core.os_threads import NamedThread
 from tray_app.core.protocol import is_loopback_host
 from tray_app.sim.faults import FAULT_KINDS, Faults
 from tray_app.sim.handler import Handler
@@ -172,10 +173,10 @@ class Simulator:
             if self._closed:
                 raise RuntimeError("a stopped simulator cannot be started again")
             if self._thread is None:
-                self._thread = threading.Thread(
+                self._thread = NamedThread(
                     target=self._server.serve_forever,
                     kwargs={"poll_interval": _IDLE_POLL},
-                    name=f"simulator {self.base_url}",
+                    name="simulator",
                     daemon=True,
                 )
                 self._thread.start()
@@ -285,6 +286,8 @@ class Simulator:
 
 class SimServer(TrackedHTTPServer):
     """The simulator's server; tracks open connections so that stop() can cut them too."""
+
+    connection_thread_name = "sim-connection"
 
     def __init__(
         self, address: tuple[str, int], family: socket.AddressFamily, simulator: Simulator

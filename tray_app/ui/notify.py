@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, assert_never
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from tray_app import APP_ID, APP_NAME
+from tray_app.core.os_threads import NamedThread
 from tray_app.core.redact import mask_id, mask_text
 from tray_app.core.session import Event
 
@@ -331,7 +332,7 @@ class Notifier(QObject):
         address = self._address()
         assert address is not None
         courier = _Courier(address, app_icon_file(), self._clicked.emit)
-        self._worker = threading.Thread(
+        self._worker = NamedThread(
             target=self._work, args=(courier,), name="notifications", daemon=True
         )
         self._worker.start()
