@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -145,7 +146,7 @@ def test_without_an_installed_script_it_runs_the_module(
     interpreter.parent.mkdir(parents=True)
     interpreter.write_text("")
     monkeypatch.setattr(sys, "executable", str(interpreter))
-    monkeypatch.setattr(autostart.sysconfig, "get_path", lambda *_: str(tmp_path / "none"))
+    monkeypatch.setattr(sysconfig, "get_path", lambda *_: str(tmp_path / "none"))
 
     expected = [str(interpreter), "-m", "tray_app", "--hidden"]
     assert autostart.launch_command() == expected

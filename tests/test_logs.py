@@ -6,7 +6,6 @@ import logging
 import subprocess
 import sys
 from collections.abc import Iterator
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 import pytest
@@ -77,9 +76,9 @@ def test_tracebacks_are_masked_too(tmp_path: Path) -> None:
 
 def test_file_rotates_at_one_mebibyte_keeping_three(tmp_path: Path) -> None:
     path = logs.setup_logging(log_dir=tmp_path)
-    (handler,) = [h for h in ours() if isinstance(h, RotatingFileHandler)]
-    assert handler.maxBytes == 1024 * 1024
-    assert handler.backupCount == 3
+    (handler,) = [h for h in ours() if isinstance(h, logs.QuietRotatingFileHandler)]
+    assert handler.max_bytes == 1024 * 1024
+    assert handler.backup_count == 3
 
     line = "x" * 1000
     for _ in range(5 * 1100):
@@ -89,6 +88,21 @@ def test_file_rotates_at_one_mebibyte_keeping_three(tmp_path: Path) -> None:
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == [path.name, *(f"{path.name}.{n}" for n in (1, 2, 3))]
     assert all(p.stat().st_size <= 1024 * 1024 for p in tmp_path.iterdir())
+
+
+def test_the_rotating_file_does_not_load_the_standard_handlers_module(tmp_path: Path) -> None:
+    # logging.handlers brings pickle and friends into a process that stays resident for weeks.
+    probe = (
+        "import sys; from pathlib import Path; from tray_app.services import logs; "
+        f"logs.setup_logging(log_dir=Path({str(tmp_path)!r})); "
+        "import logging; logging.getLogger('x').warning('hello'); "
+        "print('logging.handlers' in sys.modules, 'pickle' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["False", "False"]
+    assert "hello" in (tmp_path / logs.LOG_FILE_NAME).read_text(encoding="utf-8")
 
 
 def test_setup_twice_replaces_rather_than_stacks(tmp_path: Path) -> None:

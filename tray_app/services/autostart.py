@@ -19,7 +19,6 @@ import logging
 import os
 import subprocess
 import sys
-import sysconfig
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -117,6 +116,8 @@ def program_command() -> list[str]:
 
 def _program() -> list[str]:
     """The windowed program: the frozen executable, the installed script or ``python -m``."""
+    import sysconfig  # only when autostart is asked about: it reads the build's config files
+
     if getattr(sys, "frozen", False):
         # A frozen build ships both executables side by side; prefer the windowed one.
         executable = Path(sys.executable).absolute()

@@ -27,7 +27,6 @@ Rules, from the design's "each event once, never a stream":
 
 from __future__ import annotations
 
-import html
 import logging
 import os
 import queue
@@ -150,6 +149,9 @@ class _Courier:
 
     def deliver(self, note: _Note) -> None:
         """Send ``note``, replacing the previous one; raises whatever went wrong."""
+        # html brings html.entities (0.6 MiB) along: loaded with the first note, not at start.
+        import html
+
         from jeepney import new_method_call
         from jeepney.wrappers import unwrap_msg
 
