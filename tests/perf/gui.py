@@ -207,6 +207,8 @@ class IdleFigures:
     """Voluntary context switches of all threads over the window."""
     wakeups_by_thread: dict[str, dict[str, int]] = field(default_factory=dict)
     """The last round's wake-ups per thread name, per subject: whose they are."""
+    wakeups_before: Samples = field(default_factory=Samples)
+    """Voluntary context switches from the sampling's start until the window opens."""
 
 
 def measure_idle(
@@ -249,9 +251,10 @@ def _sample_idle(
 ) -> None:
     start = time.monotonic()
     schedule = sorted(
-        [(settle, "cpu0"), (rss_after, "rss"), (settle + figures.window, "cpu1")],
+        [(0.0, "start"), (settle, "cpu0"), (rss_after, "rss"), (settle + figures.window, "cpu1")],
         key=lambda item: item[0],
     )
+    at_start: dict[int, dict[str, int]] = {}
     cpu0: dict[int, tuple[float, dict[str, int], dict[str, int]]] = {}
     for at, what in schedule:
         time.sleep(max(0.0, start + at - time.monotonic()))
@@ -260,12 +263,17 @@ def _sample_idle(
             if not tray.alive():
                 figures.rss_kib.errors.append(f"{name} died while idle: {tray.failure()}")
                 continue
-            if what == "cpu0":
+            if what == "start":
+                at_start[pid] = procs.thread_wakeups(pid)
+            elif what == "cpu0":
                 cpu0[pid] = (
                     procs.cpu_seconds(pid),
                     procs.thread_cpu_ns(pid),
                     procs.thread_wakeups(pid),
                 )
+                if pid in at_start:
+                    before = procs.cpu_ns_between(at_start[pid], cpu0[pid][2])
+                    figures.wakeups_before.add(name, before)
             elif what == "rss":
                 figures.rss_kib.add(name, procs.rss_kib(pid))
                 figures.peak_rss_kib.add(name, procs.peak_rss_kib(pid))

@@ -151,7 +151,7 @@ def _gui_figures(plan: Plan, choice: str, notes: list[str]) -> dict[str, Any]:
             }
             parts = _memory_parts(notes, root / "pycache")
     notes.extend(dict.fromkeys(startup.errors + idle.rss_kib.errors))
-    summary = _gui_summary(startup, idle, description, subjects)
+    summary = _gui_summary(startup, idle, description, subjects, settle=plan.settle)
     summary["details"]["simulator_requests"] = served
     summary["details"]["wakeups"]["per_event"] = per_event
     summary["details"]["rss_parts_kib"] = parts
@@ -202,7 +202,12 @@ def _minus(app: float | None, floor: float | None) -> float | None:
 
 
 def _gui_summary(
-    startup: Samples, idle: IdleFigures, description: str, subjects: list[Subject]
+    startup: Samples,
+    idle: IdleFigures,
+    description: str,
+    subjects: list[Subject],
+    *,
+    settle: float,
 ) -> dict[str, Any]:
     cpu_ns = idle.cpu_ns
     if not procs.has_schedstat():
@@ -259,6 +264,9 @@ def _gui_summary(
                 "window_s": idle.window,
                 "samples": idle.wakeups.values,
                 "by_thread_last_round": idle.wakeups_by_thread,
+                "before_window": {n: idle.wakeups_before.median(n) for n in NAMES},
+                "before_window_samples": idle.wakeups_before.values,
+                "window_opens_after_shown_s": settle,
                 "source": "voluntary_ctxt_switches of /proc/<pid>/task/*/status, per hour",
             },
         },
@@ -361,6 +369,21 @@ def _rows(figures: dict[str, Any], details: dict[str, Any], plan: Plan) -> list[
                 "",
                 f"≤ {TARGET_WAKEUPS_PER_HOUR}" if app else "figure only",
                 _check(wakes.get(name), lambda w: w <= TARGET_WAKEUPS_PER_HOUR) if app else INFO,
+            )
+        )
+    wakeups = details.get("wakeups", {})
+    before = wakeups.get("before_window") or {}
+    if before:
+        shown = ", ".join(f"{n} {fmt(before[n], 0)}" for n in NAMES if before.get(n) is not None)
+        rows.append(
+            Row(
+                f"wake-ups in the first {wakeups.get('window_opens_after_shown_s', 0):g} s "
+                f"after the icon, before the window{where}",
+                shown or "0",
+                "",
+                "",
+                "figure only",
+                INFO,
             )
         )
     return rows

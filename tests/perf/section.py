@@ -27,6 +27,10 @@ class Plan:
     rss_after: float
     cpu_window: float
     settle: float
+    """Seconds after the icon shows before the idle window opens: past the start-up's
+    one-shot timers (Qt's pixmap cache ages its first entries at 30 and 60 s, in the bare
+    tray too), so that the window's wake-ups, scaled to an hour, are those of an idle hour;
+    the ones before are counted apart (``details.wakeups.before_window``)."""
     ping_samples: int
     hang: float
     growth_days: float
@@ -37,7 +41,7 @@ class Plan:
 
     @classmethod
     def full(cls) -> Plan:
-        return cls(False, 5, 1, 1, 30.0, 600.0, 5.0, 300, 10.0, 7.0, 1.0, 100_000)
+        return cls(False, 5, 1, 1, 30.0, 600.0, 90.0, 300, 10.0, 7.0, 1.0, 100_000)
 
     @classmethod
     def fast(cls) -> Plan:
