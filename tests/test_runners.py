@@ -7,6 +7,7 @@ that end back woke the GUI thread once more per ping for nothing.
 from __future__ import annotations
 
 import threading
+import time
 
 from pytestqt.qtbot import QtBot
 
@@ -47,4 +48,38 @@ def test_a_failing_job_nobody_waits_for_leaves_the_worker_running_the_next(qtbot
     runner.submit(lambda: ran.append("next") or "answer", ran.append)
     qtbot.waitUntil(lambda: "answer" in ran)
     assert ran == ["fails", "next", "answer"]
+    assert runner.shutdown(wait=5)
+
+
+def test_a_job_reaches_the_worker_after_the_events_already_posted(qtbot: QtBot) -> None:
+    # The tick's icon repaint is such an event: the worker must not fight it for the GIL.
+    from PySide6.QtCore import QTimer
+
+    runner = ThreadRunner(after_posted_events=True)
+    repainted = threading.Event()
+    QTimer.singleShot(0, repainted.set)
+    heard: list[object] = []
+
+    runner.submit(repainted.is_set, heard.append)
+    time.sleep(0.2)  # the lock let go, as a Qt call lets it go: a worker holding the job runs it
+    qtbot.waitUntil(lambda: heard != [])
+
+    assert heard == [True], "the job ran before the event posted ahead of it"
+    assert runner.shutdown(wait=5)
+
+
+def test_a_job_still_waiting_to_be_handed_over_runs_at_shutdown(qtbot: QtBot) -> None:
+    runner = ThreadRunner(after_posted_events=True)
+    ran = threading.Event()
+    runner.submit(ran.set)  # no event loop turn before the shutdown
+    assert runner.shutdown(wait=5)
+    assert ran.is_set()
+
+
+def test_a_job_still_waiting_goes_to_the_fresh_worker_after_an_abandon(qtbot: QtBot) -> None:
+    runner = ThreadRunner(after_posted_events=True)
+    ran = threading.Event()
+    runner.submit(ran.set)
+    runner.abandon()
+    assert ran.wait(5)
     assert runner.shutdown(wait=5)

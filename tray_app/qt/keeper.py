@@ -92,7 +92,7 @@ class Keeper(QObject):
         super().__init__(parent)
         self._store = store
         self._clock = clock or SystemClock()
-        self._runner = runner or ThreadRunner(self)
+        self._runner = runner or ThreadRunner(self, after_posted_events=True)
         # A given runner (tests pass SyncRunner) serves both, so its order is kept.
         self._keyring = KeyringQueue(
             keyring_runner or runner or ThreadRunner(self, "keeper-keyring")
