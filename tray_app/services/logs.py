@@ -70,24 +70,32 @@ class QuietRotatingFileHandler(logging.FileHandler):
     broken = False
 
     def emit(self, record: logging.LogRecord) -> None:
+        """Format once (the masking runs on every line), rotate if due, then write."""
         if self.broken:
             return
         try:
-            if self._is_full_with(record):
+            line = self.format(record) + self.terminator
+            if self._is_full_with(len(line.encode("utf-8", "replace"))):
                 self._rotate()
+            if self.stream is None:
+                self.stream = self._open()
+            self.stream.write(line)
+            self.flush()
+        except RecursionError:
+            raise
         except Exception:
             self.handleError(record)
-            return
-        super().emit(record)
 
-    def _is_full_with(self, record: logging.LogRecord) -> bool:
-        if self.max_bytes <= 0 or not os.path.isfile(self.baseFilename):
+    def _is_full_with(self, size_of_line: int) -> bool:
+        if self.max_bytes <= 0:
             return False
         if self.stream is None:
             self.stream = self._open()
         size = self.stream.seek(0, os.SEEK_END)
-        line = self.format(record).encode("utf-8", "replace")
-        return size > 0 and size + len(line) + 1 >= self.max_bytes
+        # Checked only when due: a log line costs no stat, and /dev/null is never rotated.
+        return (
+            size > 0 and size + size_of_line >= self.max_bytes and os.path.isfile(self.baseFilename)
+        )
 
     def _rotate(self) -> None:
         self.close()
