@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -310,3 +311,73 @@ def test_a_pings_record_queues_behind_a_keyring_job_still_waiting(
             keeper.snapshot.expires_at,
         )
         keeper.stop()
+
+
+OTHER_ID = "fedcba9876543210fedcba9876543210"
+
+
+def test_the_pings_of_one_session_rewrite_its_record_in_place(tmp_path: Path) -> None:
+    """A new file at every ping made the process wait for the disk (a new inode, the old
+    one's blocks freed): one session's pings keep the file and its size."""
+    path = tmp_path / "session-expiry.json"
+    record = ExpiryFile(path)
+    record.write(SESSION_ID, 1_764_758_400.5)
+    first = path.stat()
+
+    for expires_at in (1_764_759_000.123456, 1_764_759_600.0):
+        record.write(SESSION_ID, expires_at)
+        again = path.stat()
+        assert (again.st_ino, again.st_size) == (first.st_ino, first.st_size)
+        assert ExpiryFile(path).read(SESSION_ID) == round(expires_at, 3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name], "a spare file was left"
+
+
+def test_a_new_session_replaces_the_record_in_one_step(tmp_path: Path) -> None:
+    path = tmp_path / "session-expiry.json"
+    record = ExpiryFile(path)
+    record.write(SESSION_ID, 1_764_758_400.0)
+    first = path.stat().st_ino
+
+    record.write(OTHER_ID, 1_764_759_000.0)
+
+    assert path.stat().st_ino != first
+    assert ExpiryFile(path).read(OTHER_ID) == 1_764_759_000.0
+    assert ExpiryFile(path).read(SESSION_ID) is None
+
+
+def test_a_file_that_took_the_records_place_is_replaced_not_written_through(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "session-expiry.json"
+    record = ExpiryFile(path)
+    record.write(SESSION_ID, 1_764_758_400.0)
+    theirs = tmp_path / "theirs"
+    content = path.read_bytes().replace(b"1764758400", b"1234567890")
+    theirs.write_bytes(content)
+    path.unlink()
+    path.hardlink_to(theirs)
+
+    record.write(SESSION_ID, 1_764_759_000.0)
+
+    assert theirs.read_bytes() == content, "another file was written through"
+    assert ExpiryFile(path).read(SESSION_ID) == 1_764_759_000.0
+
+
+def test_a_link_or_a_fifo_in_the_records_place_is_neither_followed_nor_waited_on(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "session-expiry.json"
+    record = ExpiryFile(path)
+    record.write(SESSION_ID, 1_764_758_400.0)
+    target = tmp_path / "target"
+    target.write_bytes(path.read_bytes())
+    path.unlink()
+    path.symlink_to(target)
+
+    record.write(SESSION_ID, 1_764_759_000.0)
+    assert not path.is_symlink() and target.read_bytes().count(b"1764758400") == 1
+
+    path.unlink()
+    os.mkfifo(path)  # opened for writing without a reader, it would block the keeper
+    record.write(SESSION_ID, 1_764_759_600.0)
+    assert path.is_file() and ExpiryFile(path).read(SESSION_ID) == 1_764_759_600.0

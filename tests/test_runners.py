@@ -68,6 +68,36 @@ def test_a_job_reaches_the_worker_after_the_events_already_posted(qtbot: QtBot) 
     assert runner.shutdown(wait=5)
 
 
+def test_a_job_reaches_the_worker_after_a_repaint_already_asked_for(qtbot: QtBot) -> None:
+    # Qt posts a widget's repaint behind every ordinary event: the tray icon's, after a tick.
+    from PySide6.QtGui import QPaintEvent
+    from PySide6.QtWidgets import QWidget
+
+    class Canvas(QWidget):
+        painted = threading.Event()
+
+        def paintEvent(self, event: QPaintEvent) -> None:
+            time.sleep(0.05)  # lets go of the lock, as the icon engine's Qt calls do
+            self.painted.set()
+
+    canvas = Canvas()
+    qtbot.addWidget(canvas)
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    qtbot.waitUntil(canvas.painted.is_set)
+    canvas.painted.clear()
+    runner = ThreadRunner(after_posted_events=True)
+    heard: list[object] = []
+
+    canvas.update()
+    runner.submit(canvas.painted.is_set, heard.append)
+    time.sleep(0.2)  # a worker already holding the job would run it now
+    qtbot.waitUntil(lambda: heard != [])
+
+    assert heard == [True], "the job ran before the repaint asked for ahead of it"
+    assert runner.shutdown(wait=5)
+
+
 def test_a_job_still_waiting_to_be_handed_over_runs_at_shutdown(qtbot: QtBot) -> None:
     runner = ThreadRunner(after_posted_events=True)
     ran = threading.Event()

@@ -6,6 +6,7 @@ import contextlib
 import json
 import re
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -218,6 +219,38 @@ def test_keep_alive_connection_serves_several_requests(
     for _ in range(5):
         assert call(http, sim, "ping", session_id=session_id).text.startswith("OK")
     assert sim.count("ping", "ok") == 5
+
+
+def test_an_answer_leaves_in_one_write_headers_and_body_together(
+    http: requests.Session, sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written in two, the body came as a second segment, and a client that had read the
+    headers often slept again for it: one more wake-up of the tray's worker per ping."""
+    session_id = sign_in(http, sim)
+    writes: list[bytes] = []
+    real_send, real_sendall = socket.socket.send, socket.socket.sendall
+
+    def record(data: bytes) -> None:
+        if threading.current_thread() is not threading.main_thread():  # the server's side
+            writes.append(bytes(data))
+
+    def send(self: socket.socket, data: bytes, *flags: int) -> int:
+        record(data)
+        return real_send(self, data, *flags)
+
+    def sendall(self: socket.socket, data: bytes, *flags: int) -> None:
+        record(data)
+        real_sendall(self, data, *flags)
+
+    monkeypatch.setattr(socket.socket, "send", send)
+    monkeypatch.setattr(socket.socket, "sendall", sendall)
+    for _ in range(3):
+        assert call(http, sim, "ping", session_id=session_id).text == f"OK: {session_id}\n"
+
+    assert len(writes) == 3, [w[:40] for w in writes]
+    for write in writes:
+        head, _, body = write.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200") and body == f"OK: {session_id}\n".encode()
 
 
 def test_expire_all_forgets_every_session(http: requests.Session, sim: Simulator) -> None:

@@ -12,7 +12,7 @@ import queue
 from collections.abc import Callable
 from typing import Protocol
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, Signal, Slot
 
 from tray_app.core.os_threads import NamedThread
 
@@ -50,6 +50,9 @@ class SyncRunner:
         return True
 
 
+_HAND_OVER = QEvent.Type(QEvent.registerEventType())
+
+
 class ThreadRunner(QObject):
     """One daemon worker thread; results are delivered on the thread that owns the runner.
 
@@ -60,7 +63,6 @@ class ThreadRunner(QObject):
     """
 
     _finished = Signal(object, object)
-    _hand_over_soon = Signal()
 
     def __init__(
         self,
@@ -74,16 +76,18 @@ class ThreadRunner(QObject):
         that a minute tick posts, in Python in the icon engine). Handed over at once, the
         worker and that repaint took the interpreter lock from each other at every Qt call,
         each handover a wake-up of both threads: seen with strace, 3 on the GUI thread and 6
-        on the worker for one ping. The job waits for nothing else: the same wake of the
-        thread runs the events, then hands it over. Jobs submitted from other threads, and
-        every job still waiting at :meth:`shutdown` or :meth:`abandon`, go at once.
+        on the worker for one ping. Qt posts a repaint (``UpdateRequest``) at low priority,
+        behind every ordinary event, so the hand-over is posted at low priority too: events
+        of one priority run in the order they were posted. The job waits for nothing else:
+        the same wake of the thread runs the events, then hands it over. Jobs submitted from
+        other threads, and every job still waiting at :meth:`shutdown` or :meth:`abandon`,
+        go at once.
         """
         super().__init__(parent)
         self._name = name
         self._after_posted_events = after_posted_events
         self._waiting: list[tuple[Callable[[], object], Done]] = []
         self._finished.connect(self._deliver)
-        self._hand_over_soon.connect(self._hand_over, Qt.ConnectionType.QueuedConnection)
         self._start_worker()
 
     def _start_worker(self) -> None:
@@ -99,10 +103,14 @@ class ThreadRunner(QObject):
             return
         self._waiting.append((job, done))
         if len(self._waiting) == 1:
-            # A queued call is a posted event: it runs after those posted before it.
-            self._hand_over_soon.emit()
+            QCoreApplication.postEvent(
+                self, QEvent(_HAND_OVER), Qt.EventPriority.LowEventPriority.value
+            )
 
-    @Slot()
+    def customEvent(self, event: QEvent) -> None:
+        if event.type() == _HAND_OVER:
+            self._hand_over()
+
     def _hand_over(self) -> None:
         waiting, self._waiting = self._waiting, []
         for item in waiting:
