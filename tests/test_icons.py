@@ -6,7 +6,7 @@ import itertools
 from collections import Counter
 
 import pytest
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QRect, QSize
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 
 from tray_app.core.state import Snapshot, State
@@ -267,3 +267,27 @@ def test_cache_redraws_when_the_session_turns_amber_within_a_minute() -> None:
     cache.icon(snapshot, NOW)
     cache.icon(snapshot, NOW + 1)
     assert cache.renders == 2
+
+
+@pytest.mark.parametrize("dpr", [1.0, 2.0])
+def test_painting_draws_the_pixmap_native_to_the_devices_scale(dpr: float) -> None:
+    """The scale comes from the painter's device transform (see ``PixmapsEngine.paint``)."""
+    snapshot = snap(State.ACTIVE, 600)
+    drawn: list[tuple[int, float]] = []
+
+    def draw(size: int, scale: float) -> QPixmap:
+        drawn.append((size, scale))
+        return render_pixmap(snapshot, NOW, size, scale)
+
+    icon = QIcon(DrawnEngine(draw, ICON_SIZES, (1.0, 2.0)))
+    canvas = QImage(round(22 * dpr), round(22 * dpr), QImage.Format.Format_ARGB32_Premultiplied)
+    canvas.setDevicePixelRatio(dpr)
+    canvas.fill(0)
+    painter = QPainter(canvas)
+    icon.paint(painter, QRect(0, 0, 22, 22))
+    painter.end()
+
+    assert drawn == [(22, dpr)]
+    assert canvas == render_pixmap(snapshot, NOW, 22, dpr).toImage().convertToFormat(
+        QImage.Format.Format_ARGB32_Premultiplied
+    )

@@ -66,7 +66,11 @@ class PixmapsEngine(QIconEngine):
         return self.scaledPixmap(size, mode, state, 1.0)
 
     def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode, state: QIcon.State) -> None:
-        scale = painter.device().devicePixelRatioF() if painter.device() else 1.0
+        # The device's scale, read off the painter's device transform (the world's is the
+        # identity when a panel paints an icon). Not painter.device(): PySide6 would build
+        # the Python type of the device first, here the tray's QWidget, 20 ms before the icon
+        # could show (the floor never touches QtWidgets' widget types).
+        scale = abs(painter.deviceTransform().m11()) or 1.0
         side = min(rect.width(), rect.height())
         pixmap = self.scaledPixmap(QSize(side, side), mode, state, scale)
         target = QRect(0, 0, side, side)
