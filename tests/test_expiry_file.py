@@ -316,6 +316,14 @@ def test_a_pings_record_queues_behind_a_keyring_job_still_waiting(
 OTHER_ID = "fedcba9876543210fedcba9876543210"
 
 
+def first_record(folder: Path) -> tuple[Path, ExpiryFile]:
+    """A record this process has just written for SESSION_ID, and its writer."""
+    path = folder / "session-expiry.json"
+    record = ExpiryFile(path)
+    record.write(SESSION_ID, 1_764_758_400.0)
+    return path, record
+
+
 def test_the_pings_of_one_session_rewrite_its_record_in_place(tmp_path: Path) -> None:
     """A new file at every ping made the process wait for the disk (a new inode, the old
     one's blocks freed): one session's pings keep the file and its size."""
@@ -333,9 +341,7 @@ def test_the_pings_of_one_session_rewrite_its_record_in_place(tmp_path: Path) ->
 
 
 def test_a_new_session_replaces_the_record_in_one_step(tmp_path: Path) -> None:
-    path = tmp_path / "session-expiry.json"
-    record = ExpiryFile(path)
-    record.write(SESSION_ID, 1_764_758_400.0)
+    path, record = first_record(tmp_path)
     first = path.stat().st_ino
 
     record.write(OTHER_ID, 1_764_759_000.0)
@@ -348,9 +354,7 @@ def test_a_new_session_replaces_the_record_in_one_step(tmp_path: Path) -> None:
 def test_a_file_that_took_the_records_place_is_replaced_not_written_through(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "session-expiry.json"
-    record = ExpiryFile(path)
-    record.write(SESSION_ID, 1_764_758_400.0)
+    path, record = first_record(tmp_path)
     theirs = tmp_path / "theirs"
     content = path.read_bytes().replace(b"1764758400", b"1234567890")
     theirs.write_bytes(content)
@@ -366,9 +370,7 @@ def test_a_file_that_took_the_records_place_is_replaced_not_written_through(
 def test_a_link_or_a_fifo_in_the_records_place_is_neither_followed_nor_waited_on(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "session-expiry.json"
-    record = ExpiryFile(path)
-    record.write(SESSION_ID, 1_764_758_400.0)
+    path, record = first_record(tmp_path)
     target = tmp_path / "target"
     target.write_bytes(path.read_bytes())
     path.unlink()

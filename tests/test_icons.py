@@ -224,16 +224,21 @@ def test_icon_holds_a_native_pixmap_for_every_size_and_scale() -> None:
         assert pixmap.toImage() == render_pixmap(snapshot, NOW, size, dpr).toImage()
 
 
-def test_an_icon_draws_a_size_only_when_a_panel_first_asks_for_it() -> None:
-    """Start-up and each minute's redraw pay for the sizes a panel shows, not for all twelve."""
-    snapshot = snap(State.ACTIVE, 600)
+def drawn_on_demand(snapshot: Snapshot) -> tuple[QIcon, list[tuple[int, float]]]:
+    """An icon drawn by the app's engine, and the (size, scale) of each pixmap it drew."""
     drawn: list[tuple[int, float]] = []
 
     def draw(size: int, dpr: float) -> QPixmap:
         drawn.append((size, dpr))
         return render_pixmap(snapshot, NOW, size, dpr)
 
-    icon = QIcon(DrawnEngine(draw, ICON_SIZES, (1.0, 2.0)))
+    return QIcon(DrawnEngine(draw, ICON_SIZES, (1.0, 2.0))), drawn
+
+
+def test_an_icon_draws_a_size_only_when_a_panel_first_asks_for_it() -> None:
+    """Start-up and each minute's redraw pay for the sizes a panel shows, not for all twelve."""
+    snapshot = snap(State.ACTIVE, 600)
+    icon, drawn = drawn_on_demand(snapshot)
     assert drawn == []
     assert icon.pixmap(QSize(22, 22), 1.0).toImage() == render_pixmap(snapshot, NOW, 22).toImage()
     icon.pixmap(QSize(22, 22), 1.0)
@@ -273,13 +278,7 @@ def test_cache_redraws_when_the_session_turns_amber_within_a_minute() -> None:
 def test_painting_draws_the_pixmap_native_to_the_devices_scale(dpr: float) -> None:
     """The scale comes from the painter's device transform (see ``PixmapsEngine.paint``)."""
     snapshot = snap(State.ACTIVE, 600)
-    drawn: list[tuple[int, float]] = []
-
-    def draw(size: int, scale: float) -> QPixmap:
-        drawn.append((size, scale))
-        return render_pixmap(snapshot, NOW, size, scale)
-
-    icon = QIcon(DrawnEngine(draw, ICON_SIZES, (1.0, 2.0)))
+    icon, drawn = drawn_on_demand(snapshot)
     canvas = QImage(round(22 * dpr), round(22 * dpr), QImage.Format.Format_ARGB32_Premultiplied)
     canvas.setDevicePixelRatio(dpr)
     canvas.fill(0)
