@@ -327,9 +327,7 @@ def first_record(folder: Path) -> tuple[Path, ExpiryFile]:
 def test_the_pings_of_one_session_rewrite_its_record_in_place(tmp_path: Path) -> None:
     """A new file at every ping made the process wait for the disk (a new inode, the old
     one's blocks freed): one session's pings keep the file and its size."""
-    path = tmp_path / "session-expiry.json"
-    record = ExpiryFile(path)
-    record.write(SESSION_ID, 1_764_758_400.5)
+    path, record = first_record(tmp_path)
     first = path.stat()
 
     for expires_at in (1_764_759_000.123456, 1_764_759_600.0):
